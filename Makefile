@@ -1,0 +1,104 @@
+### collective.cron development Makefile
+# The README's two commands: `make run` and `make test`. Both are idempotent.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTANCE := $(CURDIR)/instance
+HOST ?= 127.0.0.1
+PORT ?= 8080
+SITE_ID ?= Plone
+ADMIN_USER ?= admin
+ADMIN_PASSWORD ?= admin
+PYTEST_ARGS ?=
+
+# Ignore machine-wide pip configuration (extra mirrors, caps): installs use PyPI
+# and constraints.txt only, the same on every machine.
+export PIP_CONFIG_FILE := /dev/null
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+PIP := $(BIN)/python -m pip
+PIP_INSTALL := $(PIP) install --quiet --constraint constraints.txt
+
+INSTALL_STAMP := $(VENV)/.install-stamp
+SITE_STAMP := $(INSTANCE)/var/.site-stamp
+
+GREEN := \033[0;32m
+RESET := \033[0m
+
+.PHONY: help
+help: ## Show this help
+	@echo "collective.cron: make targets"
+	@grep -E '^[a-zA-Z_-]+:.*?## .*$$' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  %-14s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python 3.11 or newer is needed"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "$(PYTHON) is older than 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALL_STAMP): $(BIN)/python pyproject.toml constraints.txt
+	@echo "Installing Plone 6.2 and collective.cron into $(VENV) (first time: a few minutes)"
+	$(PIP_INSTALL) -e ".[test]" ruff
+	@touch $@
+
+.PHONY: install
+install: $(INSTALL_STAMP) ## Create .venv and install Plone, collective.cron and test tools
+
+$(INSTANCE)/etc/zope.conf: etc/zope.conf.in
+	@mkdir -p $(INSTANCE)/etc $(INSTANCE)/var/log $(INSTANCE)/var/cache \
+		$(INSTANCE)/var/filestorage $(INSTANCE)/var/blobstorage
+	sed -e 's|@INSTANCE@|$(INSTANCE)|g' $< > $@
+
+$(INSTANCE)/etc/zope.ini: etc/zope.ini.in
+	@mkdir -p $(INSTANCE)/etc $(INSTANCE)/var/log
+	sed -e 's|@INSTANCE@|$(INSTANCE)|g' -e 's|@HOST@|$(HOST)|g' -e 's|@PORT@|$(PORT)|g' $< > $@
+
+$(INSTANCE)/etc/site.zcml: etc/site.zcml
+	@mkdir -p $(INSTANCE)/etc
+	cp $< $@
+
+.PHONY: instance
+instance: $(INSTANCE)/etc/zope.conf $(INSTANCE)/etc/zope.ini $(INSTANCE)/etc/site.zcml ## Write the Zope WSGI instance in ./instance
+
+$(SITE_STAMP): $(INSTALL_STAMP) $(INSTANCE)/etc/zope.conf $(INSTANCE)/etc/site.zcml scripts/create_site.py
+	SITE_ID=$(SITE_ID) ADMIN_USER=$(ADMIN_USER) ADMIN_PASSWORD=$(ADMIN_PASSWORD) \
+		$(BIN)/zconsole run $(INSTANCE)/etc/zope.conf scripts/create_site.py
+	@touch $@
+
+.PHONY: create-site
+create-site: install instance ## Create the Plone site with collective.cron (kept if it exists)
+	@rm -f $(SITE_STAMP)
+	@$(MAKE) --no-print-directory $(SITE_STAMP)
+
+.PHONY: start
+start: install instance ## Serve the instance on http://localhost:$(PORT) until Ctrl-C
+	@printf "$(GREEN)Plone site: http://localhost:$(PORT)/$(SITE_ID)  login: $(ADMIN_USER) / $(ADMIN_PASSWORD)$(RESET)\n"
+	@printf "$(GREEN)Cron Dashboard: http://localhost:$(PORT)/$(SITE_ID)/@@cron-settings$(RESET)\n"
+	$(BIN)/runwsgi $(INSTANCE)/etc/zope.ini
+
+.PHONY: run
+run: install instance $(SITE_STAMP) start ## Install, create the site if needed and serve it
+
+.PHONY: test
+test: install ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+.PHONY: lint
+lint: install ## Check code style with ruff
+	$(BIN)/ruff check src tests scripts bench
+	$(BIN)/ruff format --check src tests scripts bench
+
+.PHONY: format
+format: install ## Format code with ruff
+	$(BIN)/ruff check --fix src tests scripts bench
+	$(BIN)/ruff format src tests scripts bench
+
+.PHONY: clean
+clean: ## Remove .venv, the instance (and its database) and caches
+	rm -rf $(VENV) $(INSTANCE) test-artifacts .pytest_cache .ruff_cache
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

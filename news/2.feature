@@ -1,0 +1,1 @@
+Package skeleton for Plone 6.2: `default` and `uninstall` profiles, browser layer, registry records of `IRegistryCrontab`, the `collective.cron: Manage crons` permission, test layers, `make run` / `make test`. @collective-cron-devs

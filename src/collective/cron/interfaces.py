@@ -1,0 +1,194 @@
+"""Contracts of collective.cron: model, managers, queue, runners and events.
+
+The names here are those of collective.cron 2.x: add-ons written for it import
+them, so they stay.
+"""
+
+from collective.cron import _
+from zope import schema
+from zope.interface import Attribute
+from zope.interface import Interface
+from zope.interface.interfaces import IObjectEvent
+from zope.publisher.interfaces.browser import IDefaultBrowserLayer
+
+
+class ICollectiveCronLayer(IDefaultBrowserLayer):
+    """Browser layer active on sites where collective.cron is installed."""
+
+
+class IRegistryCrontab(Interface):
+    """The registry records that hold a site's crontab."""
+
+    crontab = schema.List(
+        title=_("Crontab"),
+        description=_("One JSON document per cron, in crontab order."),
+        value_type=schema.Text(title=_("Cron")),
+        default=[],
+        required=False,
+    )
+    activated = schema.Bool(
+        title=_("Crontab activated"),
+        description=_("Global switch: when off, no cron of this site runs."),
+        default=True,
+        required=False,
+    )
+
+
+class ILog(Interface):
+    """One run of a cron, as its history shows it."""
+
+    date = Attribute("When the run started: an aware UTC datetime.")
+    status = Attribute("FAILURE 0, OK 1, WARN 2 or NOTRUN 3.")
+    messages = Attribute("List of texts the run reported.")
+
+    def dump():
+        """The log as a JSON-ready mapping (2.x format plus optional keys)."""
+
+
+class ICron(Interface):
+    """A named job and its schedule."""
+
+    uid = Attribute("Unique identifier of the cron inside its crontab.")
+    name = Attribute("Name of the IJobRunner adapter, or path of a script/view.")
+    periodicity = Attribute("Cron expression (5 or 6 fields, or @daily...).")
+    environ = Attribute("JSON object handed to the runner as cron.environ.")
+    activated = Attribute("Whether the cron is scheduled.")
+    logs_limit = Attribute("How many logs to keep (1 to 25).")
+    user = Attribute("Login the job runs as; None: the user who saved it.")
+    timezone = Attribute("IANA zone the periodicity is read in; None: site's.")
+    logs = Attribute("Logs of prior runs, newest first.")
+    crontab = Attribute("The crontab holding this cron, or None.")
+    next = Attribute("Next fire time after now (aware UTC), None if inactive.")
+    snext = Attribute("`next` formatted as YYYY-MM-DD HH:MM:SS, or ''.")
+    last = Attribute("The newest log, or None.")
+
+    def dump():
+        """The cron as a JSON-ready mapping in the 2.x format."""
+
+    def similar(other):
+        """True when `other` has the same settings (logs and crontab aside)."""
+
+    def log(date=None, status=None, messages=None):
+        """Record a run: insert a log first and cut logs to logs_limit."""
+
+    def save():
+        """Save this cron alone into its crontab's storage."""
+
+
+class ICrontab(Interface):
+    """All crons of a site and the global switch."""
+
+    crons = Attribute("Ordered mapping uid -> ICron.")
+    activated = Attribute("Global switch.")
+
+    def add_cron(cron):
+        """Add a cron (and set its crontab)."""
+
+    def by(**filters):
+        """Crons whose attributes equal all the given values."""
+
+    def by_name(name):
+        """Crons with this name."""
+
+    def by_uid(uid):
+        """The cron with this uid; raises NoSuchCron when there is none."""
+
+    def save():
+        """Write the crontab to its storage and notify ModifiedCrontabEvent."""
+
+    def save_cron(cron):
+        """Write one cron to storage and notify ModifiedCrontabEvent."""
+
+    def dump():
+        """The crontab as a JSON-ready mapping."""
+
+
+class ICrontabRegistryManager(Interface):
+    """Reads and writes a crontab from and to the site registry.
+
+    Adapts an ICrontab.
+    """
+
+    activated = Attribute("The stored global switch.")
+    crons = Attribute("The stored list of JSON strings, one per cron.")
+    read_only = Attribute("When true, save is a no-op.")
+
+    def save():
+        """Write the adapted crontab's changes to the registry."""
+
+
+class IJobRunner(Interface):
+    """Runs a cron's job. Named multi-adapter on (site, cron)."""
+
+    def run():
+        """Do the work. A return value becomes the log's messages (WARN)."""
+
+
+class ICronManager(Interface):
+    """Keeps one cron's job in the queue. Adapts (site, cron)."""
+
+    def register_job(force=False):
+        """Queue the cron's next run (force: a run due now). True if queued."""
+
+    def remove_jobs():
+        """Remove the cron's pending jobs."""
+
+
+class ICrontabManager(Interface):
+    """Synchronises a crontab with the queue. Adapts (site, crontab)."""
+
+    def synchronize():
+        """Make the queue hold one pending job per active cron."""
+
+
+class IQueue(Interface):
+    """The durable job queue of a site. Adapts the site."""
+
+    jobs = Attribute("Pending jobs, earliest first.")
+
+    def is_job_present(cron_uid):
+        """True when a job for this cron is pending or running."""
+
+    def is_job_running(cron_uid):
+        """True when a job for this cron is running."""
+
+
+class IExportImporter(Interface):
+    """crons.xml import and export. Adapts (site, crontab)."""
+
+    def do_import(xml_text):
+        """Apply a crons.xml document to the crontab."""
+
+    def do_export():
+        """Return the crontab as a crons.xml document."""
+
+
+class IModifiedCrontabEvent(Interface):
+    """A crontab was saved."""
+
+    crontab = Attribute("The crontab.")
+
+
+class ICrontabSynchronisationEvent(Interface):
+    """The queue must be synchronised with the crontab."""
+
+    crontab = Attribute("The crontab.")
+
+
+class IServerRestartEvent(Interface):
+    """The Zope process started: jobs of a cron-aware site must be checked."""
+
+    crontab = Attribute("The crontab.")
+
+
+class IStartedCronJobEvent(IObjectEvent):
+    """A cron job starts. object is the site."""
+
+    cron = Attribute("The cron.")
+
+
+class IFinishedCronJobEvent(IObjectEvent):
+    """A cron job finished. object is the site."""
+
+    cron = Attribute("The cron.")
+    log = Attribute("The log recorded for the run.")

@@ -1,0 +1,1 @@
+"""Upgrade steps between profile versions (see configure.zcml)."""

@@ -1,0 +1,50 @@
+"""Installing the add-on gives a site the layer, the records and the permission."""
+
+from collective.cron.interfaces import ICollectiveCronLayer
+from plone import api
+import pytest
+
+
+RECORD_CRONTAB = "collective.cron.interfaces.IRegistryCrontab.crontab"
+RECORD_ACTIVATED = "collective.cron.interfaces.IRegistryCrontab.activated"
+PERMISSION = "collective.cron: Manage crons"
+
+
+class TestSetupInstall:
+    def test_addon_installed(self, installer, package_name):
+        assert installer.is_product_installed(package_name) is True
+
+    def test_browserlayer(self, browser_layers):
+        assert ICollectiveCronLayer in browser_layers
+
+    def test_latest_version(self, profile_last_version, package_name):
+        assert profile_last_version(f"{package_name}:default") == "1000"
+
+    def test_registry_records(self, portal):
+        assert api.portal.get_registry_record(RECORD_CRONTAB) == []
+        assert api.portal.get_registry_record(RECORD_ACTIVATED) is True
+
+    @pytest.mark.parametrize(
+        "role,allowed",
+        [
+            ("Manager", True),
+            ("Site Administrator", True),
+            ("Editor", False),
+            ("Member", False),
+            ("Anonymous", False),
+        ],
+    )
+    def test_permission_roles(self, portal, role, allowed):
+        roles = [
+            r["name"] for r in portal.rolesOfPermission(PERMISSION) if r["selected"]
+        ]
+        assert (role in roles) is allowed
+
+    def test_uninstall_profile_hidden(self, portal):
+        from plone.base.interfaces import INonInstallable
+        from zope.component import getAllUtilitiesRegisteredFor
+
+        hidden = []
+        for utility in getAllUtilitiesRegisteredFor(INonInstallable):
+            hidden.extend(utility.getNonInstallableProfiles())
+        assert "collective.cron:uninstall" in hidden
