@@ -1,12 +1,16 @@
 """Create (or bring up to date) the development Plone site.
 
 Run by `make create-site` through `zconsole run`, which binds `app`. Idempotent:
-an existing site is kept and only gets collective.cron installed if it lacks it.
+an existing site is kept and only gets collective.cron installed if it lacks it,
+and the demo cron added if it is missing.
 Settings come from the environment: SITE_ID, SITE_TITLE, ADMIN_USER,
 ADMIN_PASSWORD.
 """
 
 from AccessControl.SecurityManagement import newSecurityManager
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.demo import DEMO_NAME
 from plone.base.utils import get_installer
 from Products.CMFPlone.factory import addPloneSite
 from Testing.makerequest import makerequest
@@ -62,9 +66,26 @@ def ensure_site(app):
     return site
 
 
+def ensure_demo_cron():
+    """A demo cron (every minute) exists in the site's crontab."""
+    crontab = Crontab.load()
+    if crontab.by_name(DEMO_NAME):
+        return
+    Cron(
+        uid="demo",
+        name=DEMO_NAME,
+        periodicity="*/1 * * * *",
+        environ={"greeting": "Hello"},
+        crontab=crontab,
+    )
+    crontab.save()
+    print(f"Added the demo cron {DEMO_NAME!r} (every minute).")
+
+
 app = makerequest(app)  # noqa: F821 - bound by zconsole
 ensure_admin(app)
 ensure_site(app)
+ensure_demo_cron()
 transaction.commit()
 # Close the database so FileStorage writes its index (faster next start).
 app._p_jar.db().close()

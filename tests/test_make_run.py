@@ -89,10 +89,18 @@ def test_make_run_serves_site_with_addon_and_is_idempotent(tmp_path):
             f"{site_url}/@registry/collective.cron.interfaces.IRegistryCrontab.activated"
         )
         assert activated is True
+        crontab = fetch_json(
+            f"{site_url}/@registry/collective.cron.interfaces.IRegistryCrontab.crontab"
+        )
+        demo = [json.loads(text) for text in crontab]
+        assert [(c["name"], c["periodicity"]) for c in demo] == [
+            ("collective.cron.demo", "*/1 * * * *")
+        ]
     finally:
         stop(process)
     first = first_log.read_text()
     assert "Created Plone site /Plone" in first
+    assert "Added the demo cron" in first
     assert f"http://localhost:{port}/Plone" in first
     assert "admin / admin" in first
 

@@ -1,0 +1,520 @@
+"""The crontab model: Crontab, Cron, Log and the Runner base class.
+
+The API and the JSON form are those of collective.cron 2.x: registry data
+written by 2.x loads unchanged, and 2.x runners keep working.
+
+    >>> crontab = Crontab.load()          # from the site registry
+    >>> cron = Cron(name="mycronjob", periodicity="*/5 * * * *", crontab=crontab)
+    >>> crontab.save()                    # back to the registry, queue synced
+"""
+
+from collections import OrderedDict
+from collective.cron import clock
+from collective.cron import validators
+from collective.cron.errors import InvalidCron
+from collective.cron.errors import NoSuchCron
+from collective.cron.events import ModifiedCrontabEvent
+from collective.cron.interfaces import ICron
+from collective.cron.interfaces import ICrontab
+from collective.cron.interfaces import ICrontabRegistryManager
+from collective.cron.interfaces import IJobRunner
+from collective.cron.interfaces import ILog
+from collective.cron.schedule import get_timezone
+from collective.cron.schedule import parse as parse_schedule
+from collective.cron.status import Status
+from datetime import datetime
+from plone.base.interfaces.siteroot import IPloneSiteRoot
+from zope.component import adapter
+from zope.component import queryAdapter
+from zope.event import notify
+from zope.interface import implementer
+import json
+import uuid
+
+
+__all__ = [
+    "Cron",
+    "Crontab",
+    "InvalidCron",
+    "Log",
+    "NoSuchCron",
+    "Runner",
+    "Status",
+]
+
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# The settings of a cron: what dump() writes besides logs, what similar()
+# compares, what by() filters on.
+SETTINGS = (
+    "uid",
+    "name",
+    "user",
+    "activated",
+    "periodicity",
+    "logs_limit",
+    "environ",
+    "timezone",
+)
+
+
+def format_date(value):
+    """'YYYY-MM-DD HH:MM:SS' in UTC, the 2.x format; '' for None."""
+    if value is None:
+        return ""
+    return clock.as_utc(value).strftime(DATE_FORMAT)
+
+
+def parse_date(text):
+    """Aware UTC datetime from the 2.x format (or ISO 8601); None if malformed.
+
+    2.x wrote naive server-local times; they are read as UTC.
+    """
+    if isinstance(text, datetime):
+        return clock.as_utc(text)
+    if not isinstance(text, str):
+        return None
+    for parser in (lambda t: datetime.strptime(t, DATE_FORMAT), datetime.fromisoformat):
+        try:
+            return clock.as_utc(parser(text.strip()))
+        except ValueError:
+            continue
+    return None
+
+
+def _as_messages(value):
+    """Runner output as a list of texts."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return [item if isinstance(item, str) else str(item) for item in value]
+    return [value if isinstance(value, str) else str(value)]
+
+
+@implementer(ILog)
+class Log:
+    """One run: when, how it ended, what it said.
+
+    `details` holds optional JSON-ready facts (duration, traceback, lateness...)
+    written beside the 2.x keys.
+    """
+
+    def __init__(self, date=None, status=Status.OK, messages=None, **details):
+        self.date = clock.as_utc(date) if date is not None else clock.now()
+        self.status = int(status)
+        self.messages = _as_messages(messages)
+        self.details = details
+
+    def __repr__(self):
+        text = f"log: {self.sdate}"
+        if self.sstatus:
+            text += f"/{self.sstatus}"
+        if self.messages:
+            text += "+"
+        return text
+
+    def __eq__(self, other):
+        if not isinstance(other, Log):
+            return NotImplemented
+        return self.dump() == other.dump()
+
+    __hash__ = None
+
+    @property
+    def sdate(self):
+        return format_date(self.date)
+
+    @property
+    def sstatus(self):
+        return Status.title_of(self.status)
+
+    def dump(self):
+        data = dict(self.details)
+        data.update(date=self.sdate, status=self.status, messages=list(self.messages))
+        return data
+
+    @classmethod
+    def load(cls, item):
+        """A Log from its dump; None for a malformed entry (skipped, as in 2.x)."""
+        if isinstance(item, Log):
+            return item
+        if not isinstance(item, dict):
+            return None
+        date = parse_date(item.get("date"))
+        status = item.get("status", Status.OK)
+        if date is None or isinstance(status, bool) or not isinstance(status, int):
+            return None
+        details = {
+            key: value
+            for key, value in item.items()
+            if key not in ("date", "status", "messages")
+        }
+        return cls(date=date, status=status, messages=item.get("messages"), **details)
+
+
+class _Checked:
+    """A cron setting whose every assignment goes through a validator."""
+
+    def __init__(self, check):
+        self.check = check
+
+    def __set_name__(self, owner, name):
+        self.attribute = "_" + name
+
+    def __get__(self, instance, owner=None):
+        if instance is None:
+            return self
+        return getattr(instance, self.attribute)
+
+    def __set__(self, instance, value):
+        setattr(instance, self.attribute, self.check(value))
+
+
+@implementer(ICron)
+class Cron:
+    """A named job, its schedule and its recent logs."""
+
+    uid = _Checked(validators.check_uid)
+    name = _Checked(validators.check_name)
+    user = _Checked(validators.check_user)
+    activated = _Checked(validators.check_activated)
+    periodicity = _Checked(validators.check_periodicity)
+    environ = _Checked(validators.check_environ)
+    timezone = _Checked(validators.check_timezone)
+
+    def __init__(
+        self,
+        name=None,
+        periodicity=None,
+        environ=None,
+        activated=True,
+        logs_limit=5,
+        user=None,
+        uid=None,
+        timezone=None,
+        crontab=None,
+        logs=None,
+    ):
+        self.uid = uid if uid is not None else uuid.uuid4().hex
+        self.name = name
+        self.periodicity = periodicity
+        self.environ = environ
+        self.activated = activated
+        self.user = user
+        self.timezone = timezone
+        self._logs = []
+        self.logs_limit = logs_limit
+        self.logs = logs or []
+        self._crontab = None
+        if crontab is not None:
+            crontab.add_cron(self)
+
+    # -- logs ---------------------------------------------------------------
+
+    @property
+    def logs_limit(self):
+        return self._logs_limit
+
+    @logs_limit.setter
+    def logs_limit(self, value):
+        self._logs_limit = validators.check_logs_limit(value)
+        del self._logs[self._logs_limit :]
+
+    @property
+    def logs(self):
+        """Logs of prior runs, newest first (a list: pop/remove work)."""
+        return self._logs
+
+    @logs.setter
+    def logs(self, value):
+        logs = [Log.load(item) for item in value or ()]
+        self._logs = [log for log in logs if log is not None][: self.logs_limit]
+
+    def log(self, date=None, status=Status.OK, messages=None, **details):
+        """Record a run as the newest log; keep at most logs_limit logs."""
+        entry = Log(date=date, status=status, messages=messages, **details)
+        self._logs.insert(0, entry)
+        del self._logs[self.logs_limit :]
+        return entry
+
+    @property
+    def last(self):
+        """The newest log, or None."""
+        return self._logs[0] if self._logs else None
+
+    # -- crontab ------------------------------------------------------------
+
+    @property
+    def crontab(self):
+        return self._crontab
+
+    @crontab.setter
+    def crontab(self, crontab):
+        self._crontab = crontab
+        if crontab is not None:
+            crontab.crons[self.uid] = self
+
+    def save(self):
+        """Save this cron alone, leaving other crons' stored state as it is."""
+        if self._crontab is None:
+            raise ValueError(f"Cron {self.uid} belongs to no crontab: nothing to save")
+        self._crontab.save_cron(self)
+
+    # -- time ---------------------------------------------------------------
+
+    @property
+    def tz(self):
+        """The zone the periodicity is read in: the cron's, else the site's."""
+        if self.timezone:
+            return get_timezone(self.timezone)
+        from collective.cron.registry import site_timezone
+
+        return site_timezone()
+
+    @property
+    def schedule(self):
+        return parse_schedule(self.periodicity)
+
+    def next_after(self, after):
+        """The first fire time strictly after `after` (aware UTC)."""
+        return self.schedule.next_after(clock.as_utc(after), self.tz)
+
+    @property
+    def next(self):
+        """Next fire time strictly after now (aware UTC), None when inactive."""
+        if not self.activated:
+            return None
+        return self.next_after(clock.now())
+
+    @property
+    def snext(self):
+        return format_date(self.next)
+
+    def explain(self):
+        """The periodicity in English, e.g. 'At 02:30 every day'."""
+        return self.schedule.explain()
+
+    # -- comparison and (de)serialisation --------------------------------------
+
+    def similar(self, other):
+        """Same settings as `other` (logs and crontab aside)."""
+        return all(getattr(self, key) == getattr(other, key, None) for key in SETTINGS)
+
+    def __repr__(self):
+        state = f"ON:{self.snext}" if self.activated else "OFF"
+        text = f"cron: {self.name}/{self.uid} [{state}]"
+        if self._logs:
+            text += f" ({len(self._logs)} logs)"
+        if self.environ:
+            text += f" {self.environ!r}"
+        return text
+
+    def dump(self):
+        """JSON-ready mapping in the 2.x format (plus `timezone`)."""
+        data = {key: getattr(self, key) for key in SETTINGS}
+        data["environ"] = dict(self.environ)
+        data["logs"] = [log.dump() for log in self._logs]
+        return data
+
+    def to_json(self):
+        """The text stored in the registry; refuses what JSON cannot hold."""
+        try:
+            return json.dumps(self.dump(), sort_keys=True, ensure_ascii=False)
+        except (TypeError, ValueError) as error:
+            raise InvalidCron(
+                "environ", self.environ, f"cannot be stored ({error})", uid=self.uid
+            )
+
+    @classmethod
+    def load(cls, data, crontab=None):
+        """A Cron from its dump (mapping or JSON text), as 2.x wrote it."""
+        if isinstance(data, Cron):
+            if crontab is not None:
+                crontab.add_cron(data)
+            return data
+        if isinstance(data, (str, bytes)):
+            try:
+                data = json.loads(data)
+            except ValueError as error:
+                raise InvalidCron("cron", data, f"is not valid JSON ({error})")
+        if not isinstance(data, dict):
+            raise InvalidCron("cron", data, "must be a JSON object")
+        uid = data.get("uid") or None
+        try:
+            cron = cls(
+                uid=uid,
+                name=data.get("name"),
+                periodicity=data.get("periodicity"),
+                environ=data.get("environ"),
+                activated=data.get("activated", False),
+                logs_limit=data.get("logs_limit", 5),
+                user=data.get("user"),
+                timezone=data.get("timezone"),
+                logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
+            )
+        except InvalidCron as error:
+            label = uid or data.get("name") or None
+            raise error if label is None else error.for_cron(label)
+        if crontab is not None:
+            crontab.add_cron(cron)
+        return cron
+
+
+class StoredState:
+    """What the storage held when a crontab was loaded or last saved.
+
+    Saving writes only the differences against it, so changes other
+    transactions made to other crons are kept. `raw` maps uid to the text as
+    stored; text written by 2.x (other key order, no timezone) counts as
+    unchanged when it loads to the same cron.
+    """
+
+    def __init__(self, activated, raw):
+        self.activated = activated
+        self.raw = raw
+        self._canonical = {}
+
+    def unchanged(self, uid, text):
+        """True when `text` (canonical JSON) is what is stored for `uid`."""
+        raw = self.raw.get(uid)
+        if raw is None:
+            return False
+        if raw == text:
+            return True
+        if uid not in self._canonical:
+            try:
+                self._canonical[uid] = Cron.load(raw).to_json()
+            except ValueError:
+                self._canonical[uid] = None
+        return self._canonical[uid] == text
+
+
+@implementer(ICrontab)
+class Crontab:
+    """All crons of a site (ordered by insertion, keyed by uid) and the switch."""
+
+    def __init__(self, crons=None, activated=True):
+        self.crons = OrderedDict()
+        self.activated = activated
+        self._stored = None  # StoredState, set by load() and save()
+        for cron in crons or ():
+            self.add_cron(cron)
+
+    @property
+    def activated(self):
+        return self._activated
+
+    @activated.setter
+    def activated(self, value):
+        self._activated = validators.check_activated(value)
+
+    @property
+    def manager(self):
+        """The component that stores this crontab (the site registry)."""
+        manager = queryAdapter(self, ICrontabRegistryManager)
+        if manager is None:  # ZCML not loaded (scripts, unit tests)
+            from collective.cron.registry import CrontabRegistryManager
+
+            manager = CrontabRegistryManager(self)
+        return manager
+
+    @classmethod
+    def load(cls, data=None, activated=None):
+        """The crontab stored in the site registry, or built from `data`.
+
+        `data` is a list of crons as JSON texts or mappings (the registry
+        format of 2.x); a bad cron raises InvalidCron naming it.
+        """
+        if data is None:
+            crontab = cls()
+            crontab.manager.load()
+            return crontab
+        crontab = cls(activated=True if activated is None else activated)
+        for position, item in enumerate(data, start=1):
+            try:
+                Cron.load(item, crontab=crontab)
+            except InvalidCron as error:
+                raise error if error.uid is not None else error.for_cron(f"#{position}")
+        return crontab
+
+    # -- finding ------------------------------------------------------------
+
+    def add_cron(self, cron):
+        cron.crontab = self
+        return cron
+
+    def by(self, **filters):
+        """Crons whose settings equal all given values, e.g. by(name="x")."""
+        unknown = set(filters) - set(SETTINGS)
+        if unknown:
+            raise ValueError(
+                f"Unknown cron setting(s) {sorted(unknown)}; use {', '.join(SETTINGS)}"
+            )
+        return [
+            cron
+            for cron in self.crons.values()
+            if all(getattr(cron, key) == value for key, value in filters.items())
+        ]
+
+    def by_name(self, name):
+        return self.by(name=name)
+
+    def by_uid(self, uid):
+        try:
+            return self.crons[uid]
+        except KeyError:
+            raise NoSuchCron(uid)
+
+    def __len__(self):
+        return len(self.crons)
+
+    def __iter__(self):
+        return iter(self.crons.values())
+
+    def __repr__(self):
+        state = "ON" if self.activated else "OFF"
+        return f"<Crontab [{state}] {len(self.crons)} crons>"
+
+    # -- saving -------------------------------------------------------------
+
+    def save(self):
+        """Write the crontab to the registry and notify ModifiedCrontabEvent.
+
+        Every cron is serialised before anything is written: a bad value
+        raises InvalidCron and leaves the stored crontab untouched.
+        """
+        texts = OrderedDict((uid, cron.to_json()) for uid, cron in self.crons.items())
+        self.manager.save(texts)
+        notify(ModifiedCrontabEvent(self))
+
+    def save_cron(self, cron):
+        """Write only `cron` (added or changed) and notify ModifiedCrontabEvent."""
+        if self.crons.get(cron.uid) is not cron:
+            self.add_cron(cron)
+        self.manager.save_cron(cron.uid, cron.to_json())
+        notify(ModifiedCrontabEvent(self))
+
+    def dump(self):
+        return {
+            "activated": self.activated,
+            "crons": [cron.dump() for cron in self.crons.values()],
+        }
+
+
+@implementer(IJobRunner)
+@adapter(IPloneSiteRoot, ICron)
+class Runner:
+    """Base class of job runners: `self.context` is the site, `self.cron` the cron.
+
+    Subclass it, implement run() and register it as a named adapter; the cron
+    whose name is the adapter's name runs it:
+
+        <adapter factory=".jobs.Newsletter" name="newsletter" />
+    """
+
+    def __init__(self, context, cron):
+        self.context = context
+        self.cron = cron
+
+    def run(self):
+        raise NotImplementedError(f"{type(self).__name__}.run() is not implemented")

@@ -1,0 +1,47 @@
+"""Exceptions with messages that name the bad value."""
+
+
+class InvalidCron(ValueError):
+    """A cron setting has a bad value; nothing was changed.
+
+    `field` is the setting, `value` the rejected value, `reason` why; `uid` names
+    the cron when known (or its position in a document, as "#3").
+    """
+
+    def __init__(self, field, value, reason, uid=None):
+        self.field = field
+        self.value = value
+        self.reason = reason
+        self.uid = uid
+        super().__init__(str(self))
+
+    def for_cron(self, uid):
+        """The same error, saying which cron it is about."""
+        return InvalidCron(self.field, self.value, self.reason, uid=uid)
+
+    def __str__(self):
+        text = f"Invalid {self.field} {self.value!r}: {self.reason}"
+        if self.uid is not None:
+            text = f"Cron {self.uid}: {text}"
+        return text
+
+
+class InvalidPeriodicity(InvalidCron):
+    """A cron expression that cannot be parsed or never fires."""
+
+    def __init__(self, value, reason, uid=None):
+        super().__init__("periodicity", value, reason, uid=uid)
+
+    def for_cron(self, uid):
+        return InvalidPeriodicity(self.value, self.reason, uid=uid)
+
+
+class NoSuchCron(KeyError):
+    """No cron with this uid in the crontab."""
+
+    def __init__(self, uid):
+        self.uid = uid
+        super().__init__(uid)
+
+    def __str__(self):
+        return f"No cron with uid {self.uid!r} in the crontab"

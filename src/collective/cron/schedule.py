@@ -1,0 +1,183 @@
+"""Cron expressions: validate, explain in English, compute fire times.
+
+Built on cronsim (see docs/development.md for why not croniter). Accepts the
+usual 5 fields, 6 fields whose first one is seconds, and the @yearly ... @hourly
+macros. Times are computed in a time zone:
+
+- a fixed-time schedule (minute and hour fields not starting with "*") follows
+  the wall clock like Vixie cron: it fires once on the day the clocks go back,
+  and at the first valid minute after the gap on the day they go forward;
+- any other schedule follows real time (``*/30 * * * *`` fires every 30 real
+  minutes through both changes).
+"""
+
+from collective.cron.errors import InvalidPeriodicity
+from cronsim import CronSim
+from cronsim import CronSimError
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfoNotFoundError
+from zoneinfo import available_timezones
+import functools
+
+
+MACROS = {
+    "@yearly": "0 0 1 1 *",
+    "@annually": "0 0 1 1 *",
+    "@monthly": "0 0 1 * *",
+    "@weekly": "0 0 * * 0",
+    "@daily": "0 0 * * *",
+    "@midnight": "0 0 * * *",
+    "@hourly": "0 * * * *",
+}
+
+# A guard against looping forever on a schedule cronsim accepts but whose
+# matches all fall before `after` (only possible around DST changes).
+_MAX_CANDIDATES = 10
+
+
+def normalize(expression):
+    """The expression with single spaces and macros expanded.
+
+    Raises InvalidPeriodicity for a non-text or empty value.
+    """
+    if not isinstance(expression, str):
+        raise InvalidPeriodicity(expression, "must be a cron expression (text)")
+    text = " ".join(expression.split())
+    if not text:
+        raise InvalidPeriodicity(expression, "must not be empty")
+    if text.startswith("@"):
+        macro = MACROS.get(text.lower())
+        if macro is None:
+            known = ", ".join(sorted(MACROS))
+            raise InvalidPeriodicity(expression, f"unknown macro; use one of {known}")
+        return macro
+    return text
+
+
+def parse(expression):
+    """A Schedule for `expression`; raises InvalidPeriodicity naming it."""
+    if not isinstance(expression, str):
+        raise InvalidPeriodicity(expression, "must be a cron expression (text)")
+    return _parse(" ".join(expression.split()))
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(expression):
+    return Schedule(expression)
+
+
+def validate(expression):
+    """Return `expression` with single spaces; raise InvalidPeriodicity if bad.
+
+    Macros are kept as written ("@daily"): that is what the admin typed.
+    """
+    parse(expression)
+    return " ".join(expression.split())
+
+
+@functools.lru_cache(maxsize=512)
+def get_timezone(name):
+    """ZoneInfo for an IANA name; raises ValueError naming the bad one."""
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"Invalid timezone {name!r}: must be an IANA name")
+    try:
+        return ZoneInfo(name.strip())
+    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+        raise ValueError(
+            f"Invalid timezone {name!r}: unknown time zone (e.g. 'Europe/Paris')"
+        )
+
+
+def timezone_names():
+    """All IANA time zone names, sorted."""
+    return sorted(available_timezones())
+
+
+def _is_imaginary(local):
+    """True when wall time `local` does not exist (skipped by a DST change)."""
+    round_trip = local.astimezone(UTC).astimezone(local.tzinfo)
+    return round_trip.replace(tzinfo=None) != local.replace(tzinfo=None)
+
+
+class Schedule:
+    """A validated cron expression."""
+
+    def __init__(self, expression):
+        self.source = expression
+        self.expression = normalize(expression)
+        fields = self.expression.split()
+        if len(fields) not in (5, 6):
+            raise InvalidPeriodicity(
+                expression,
+                f"wrong number of fields ({len(fields)}): "
+                "give 5, or 6 with seconds first",
+            )
+        self.has_seconds = len(fields) == 6
+        minute, hour = (fields[1], fields[2]) if self.has_seconds else fields[:2]
+        self.fixed_time = not minute.startswith("*") and not hour.startswith("*")
+        try:
+            CronSim(self.expression, datetime(2000, 1, 1))
+        except CronSimError as error:
+            raise InvalidPeriodicity(expression, str(error).lower())
+        except (ValueError, IndexError) as error:  # cronsim edge cases
+            raise InvalidPeriodicity(expression, str(error) or "cannot be parsed")
+        # A schedule that never fires (e.g. 31 April) must be rejected here.
+        if self.next_after(datetime(2000, 1, 1, tzinfo=UTC), UTC) is None:
+            raise InvalidPeriodicity(expression, "never fires")
+
+    def __repr__(self):
+        return f"<Schedule {self.expression!r}>"
+
+    def explain(self):
+        """English description, e.g. 'At 02:30 every day'."""
+        try:
+            return CronSim(self.expression, datetime(2000, 1, 1)).explain()
+        except Exception:  # explain is a nicety: never fail on it
+            return self.expression
+
+    def next_after(self, after, tz=UTC):
+        """First fire time strictly after aware `after`, as aware UTC, or None."""
+        # Compare in UTC: datetimes sharing a tzinfo compare by wall time,
+        # which is wrong inside the repeated hour of a DST change.
+        after = after.astimezone(UTC)
+        local = after.astimezone(tz)
+        wall_clock = self.fixed_time and tz is not UTC
+        if wall_clock:
+            candidates = CronSim(self.expression, local.replace(tzinfo=None))
+        else:
+            candidates = CronSim(self.expression, local)
+        for _ in range(_MAX_CANDIDATES):
+            try:
+                candidate = next(candidates)
+            except (StopIteration, CronSimError):
+                return None
+            if wall_clock:
+                candidate = self._wall_to_aware(candidate, tz)
+            candidate = candidate.astimezone(UTC)
+            if candidate > after:
+                return candidate
+        return None
+
+    def next_times(self, after, tz=UTC, count=5):
+        """The next `count` fire times after `after` (aware UTC)."""
+        times = []
+        current = after
+        for _ in range(count):
+            current = self.next_after(current, tz)
+            if current is None:
+                break
+            times.append(current)
+        return times
+
+    @staticmethod
+    def _wall_to_aware(naive, tz):
+        # fold=0 takes the first of a repeated wall time: one run on fall-back.
+        aware = naive.replace(tzinfo=tz, fold=0)
+        # A wall time skipped on spring-forward runs at the first real minute.
+        while _is_imaginary(aware):
+            naive += timedelta(minutes=1)
+            aware = naive.replace(tzinfo=tz, fold=0)
+        return aware
