@@ -177,13 +177,28 @@ def test_site_timezone_is_default(portal):
     assert cron.next == datetime(2026, 7, 1, 8, 0, tzinfo=UTC)
 
 
-def test_bad_stored_cron_named_on_load(portal):
-    api.portal.set_registry_record(RECORD_CRONTAB, [REGISTRY_2X[0], '{"name": "x"}'])
+def test_bad_cron_written_straight_to_registry_is_refused(portal):
+    """A direct record edit (registry.xml, @registry) is loaded, so checked."""
     with pytest.raises(InvalidCron, match="Cron x: Invalid periodicity None"):
-        mcrontab.Crontab.load()
+        api.portal.set_registry_record(
+            RECORD_CRONTAB, [REGISTRY_2X[0], '{"name": "x"}']
+        )
 
 
 def test_not_installed_is_explained(portal, installer):
     installer.uninstall_product("collective.cron")
     with pytest.raises(LookupError, match="collective.cron is not installed"):
         mcrontab.Crontab.load()
+
+
+def test_partial_load_saves_only_its_crons(portal):
+    api.portal.set_registry_record(RECORD_CRONTAB, list(REGISTRY_2X))
+    partial = mcrontab.Crontab.load(uids=["foogsuid2"])
+    assert list(partial.crons) == ["foogsuid2"]
+    partial.by_uid("foogsuid2").name = "edited"
+    partial.save()
+    assert [c["name"] for c in stored()] == ["mycronjob", "edited"]
+    del partial.crons["foogsuid2"]
+    partial.save()
+    assert [c["uid"] for c in stored()] == ["1fd5b1c0f1d211e1"]
+    assert mcrontab.Crontab.load(uids=["missing"]).crons == {}

@@ -55,7 +55,13 @@ SETTINGS = (
     "logs_limit",
     "environ",
     "timezone",
+    "misfire",
 )
+
+# Logs are kept small whatever a runner returns: the first messages, cut.
+MAX_MESSAGES = 50
+MAX_MESSAGE_LENGTH = 4000
+MAX_DETAIL_LENGTH = 20000
 
 
 def format_date(value):
@@ -82,13 +88,31 @@ def parse_date(text):
     return None
 
 
+def _cut(text, limit):
+    if len(text) <= limit:
+        return text
+    return text[:limit] + f"... [{len(text) - limit} characters cut]"
+
+
 def _as_messages(value):
-    """Runner output as a list of texts."""
+    """Runner output as a short list of short texts."""
     if value is None:
         return []
-    if isinstance(value, (list, tuple)):
-        return [item if isinstance(item, str) else str(item) for item in value]
-    return [value if isinstance(value, str) else str(value)]
+    items = list(value) if isinstance(value, (list, tuple)) else [value]
+    messages = [
+        _cut(item if isinstance(item, str) else str(item), MAX_MESSAGE_LENGTH)
+        for item in items[:MAX_MESSAGES]
+    ]
+    if len(items) > MAX_MESSAGES:
+        messages.append(f"... {len(items) - MAX_MESSAGES} more messages cut")
+    return messages
+
+
+def _as_details(details):
+    return {
+        key: _cut(value, MAX_DETAIL_LENGTH) if isinstance(value, str) else value
+        for key, value in details.items()
+    }
 
 
 @implementer(ILog)
@@ -103,7 +127,7 @@ class Log:
         self.date = clock.as_utc(date) if date is not None else clock.now()
         self.status = int(status)
         self.messages = _as_messages(messages)
-        self.details = details
+        self.details = _as_details(details)
 
     def __repr__(self):
         text = f"log: {self.sdate}"
@@ -149,7 +173,10 @@ class Log:
             for key, value in item.items()
             if key not in ("date", "status", "messages")
         }
-        return cls(date=date, status=status, messages=item.get("messages"), **details)
+        log = cls(date=date, status=status, **details)
+        # Stored messages were bounded when recorded: do not cut them again.
+        log.messages = [str(message) for message in item.get("messages") or ()]
+        return log
 
 
 class _Checked:
@@ -181,6 +208,7 @@ class Cron:
     periodicity = _Checked(validators.check_periodicity)
     environ = _Checked(validators.check_environ)
     timezone = _Checked(validators.check_timezone)
+    misfire = _Checked(validators.check_misfire)
 
     def __init__(
         self,
@@ -194,6 +222,8 @@ class Cron:
         timezone=None,
         crontab=None,
         logs=None,
+        misfire="run_once",
+        saved_by=None,
     ):
         self.uid = uid if uid is not None else uuid.uuid4().hex
         self.name = name
@@ -202,6 +232,10 @@ class Cron:
         self.activated = activated
         self.user = user
         self.timezone = timezone
+        self.misfire = misfire
+        # Login of who last saved the cron: the job runs as this user when
+        # `user` is not set. Written by the registry manager.
+        self.saved_by = saved_by
         self._logs = []
         self.logs_limit = logs_limit
         self.logs = logs or []
@@ -309,17 +343,19 @@ class Cron:
             text += f" {self.environ!r}"
         return text
 
-    def dump(self):
-        """JSON-ready mapping in the 2.x format (plus `timezone`)."""
+    def dump(self, logs=True):
+        """JSON-ready mapping in the 2.x format (plus timezone, misfire, saved_by)."""
         data = {key: getattr(self, key) for key in SETTINGS}
         data["environ"] = dict(self.environ)
-        data["logs"] = [log.dump() for log in self._logs]
+        data["saved_by"] = self.saved_by
+        if logs:
+            data["logs"] = [log.dump() for log in self._logs]
         return data
 
-    def to_json(self):
-        """The text stored in the registry; refuses what JSON cannot hold."""
+    def to_json(self, logs=True):
+        """The cron as JSON text; refuses what JSON cannot hold."""
         try:
-            return json.dumps(self.dump(), sort_keys=True, ensure_ascii=False)
+            return json.dumps(self.dump(logs=logs), sort_keys=True, ensure_ascii=False)
         except (TypeError, ValueError) as error:
             raise InvalidCron(
                 "environ", self.environ, f"cannot be stored ({error})", uid=self.uid
@@ -350,6 +386,8 @@ class Cron:
                 logs_limit=data.get("logs_limit", 5),
                 user=data.get("user"),
                 timezone=data.get("timezone"),
+                misfire=data.get("misfire"),
+                saved_by=data.get("saved_by"),
                 logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
             )
         except InvalidCron as error:
@@ -365,13 +403,15 @@ class StoredState:
 
     Saving writes only the differences against it, so changes other
     transactions made to other crons are kept. `raw` maps uid to the text as
-    stored; text written by 2.x (other key order, no timezone) counts as
-    unchanged when it loads to the same cron.
+    stored (settings, no logs); text written by 2.x (other key order, logs
+    inside) counts as unchanged when it loads to the same settings. `logs` maps
+    uid to the cron's logs as loaded.
     """
 
-    def __init__(self, activated, raw):
+    def __init__(self, activated, raw, logs=None):
         self.activated = activated
         self.raw = raw
+        self.logs = logs if logs is not None else {}
         self._canonical = {}
 
     def unchanged(self, uid, text):
@@ -383,7 +423,7 @@ class StoredState:
             return True
         if uid not in self._canonical:
             try:
-                self._canonical[uid] = Cron.load(raw).to_json()
+                self._canonical[uid] = Cron.load(raw).to_json(logs=False)
             except ValueError:
                 self._canonical[uid] = None
         return self._canonical[uid] == text
@@ -419,15 +459,17 @@ class Crontab:
         return manager
 
     @classmethod
-    def load(cls, data=None, activated=None):
+    def load(cls, data=None, activated=None, uids=None):
         """The crontab stored in the site registry, or built from `data`.
 
         `data` is a list of crons as JSON texts or mappings (the registry
         format of 2.x); a bad cron raises InvalidCron naming it.
+        `uids` loads only these crons from the registry (a job needs one cron,
+        not 10,000); saving such a crontab writes and deletes only them.
         """
         if data is None:
             crontab = cls()
-            crontab.manager.load()
+            crontab.manager.load(uids=uids)
             return crontab
         crontab = cls(activated=True if activated is None else activated)
         for position, item in enumerate(data, start=1):
@@ -483,16 +525,15 @@ class Crontab:
         Every cron is serialised before anything is written: a bad value
         raises InvalidCron and leaves the stored crontab untouched.
         """
-        texts = OrderedDict((uid, cron.to_json()) for uid, cron in self.crons.items())
-        self.manager.save(texts)
-        notify(ModifiedCrontabEvent(self))
+        uids = self.manager.save()
+        notify(ModifiedCrontabEvent(self, uids))
 
     def save_cron(self, cron):
         """Write only `cron` (added or changed) and notify ModifiedCrontabEvent."""
         if self.crons.get(cron.uid) is not cron:
             self.add_cron(cron)
-        self.manager.save_cron(cron.uid, cron.to_json())
-        notify(ModifiedCrontabEvent(self))
+        self.manager.save_cron(cron)
+        notify(ModifiedCrontabEvent(self, {cron.uid}))
 
     def dump(self):
         return {

@@ -7,14 +7,20 @@ from zope.interface.interfaces import ObjectEvent
 
 @implementer(interfaces.IModifiedCrontabEvent)
 class ModifiedCrontabEvent:
-    def __init__(self, crontab):
+    """`uids`: the crons added, changed or removed; None: maybe all of them."""
+
+    def __init__(self, crontab, uids=None):
         self.crontab = crontab
+        self.uids = uids
 
 
 @implementer(interfaces.ICrontabSynchronisationEvent)
 class CrontabSynchronisationEvent:
-    def __init__(self, crontab):
+    """`uids`: the crons whose jobs to check; None: all."""
+
+    def __init__(self, crontab, uids=None):
         self.crontab = crontab
+        self.uids = uids
 
 
 @implementer(interfaces.IServerRestartEvent)

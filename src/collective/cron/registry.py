@@ -4,15 +4,20 @@ Records (names kept from 2.x):
 - `collective.cron.interfaces.IRegistryCrontab.crontab`: one JSON text per cron;
 - `collective.cron.interfaces.IRegistryCrontab.activated`: the global switch.
 
+Logs are not in the registry (but for data written by 2.x): they live in
+collective.cron.history, written only for crons whose logs changed.
+
 Saving writes the differences between the crontab in memory and what was stored
 when it was loaded, applied to what is stored now. An edit of one cron therefore
 never overwrites another cron changed meanwhile by another transaction (and two
 transactions that overlap conflict at commit, so Zope retries one of them).
 """
 
+from AccessControl import getSecurityManager
 from collective.cron.crontab import Cron
 from collective.cron.crontab import StoredState
 from collective.cron.errors import InvalidCron
+from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
 from collective.cron.schedule import get_timezone
@@ -20,13 +25,27 @@ from datetime import UTC
 from plone.registry.interfaces import IRegistry
 from zope.component import adapter
 from zope.component import queryUtility
+from zope.component.hooks import getSite
 from zope.interface import implementer
 import json
+import threading
 
 
 RECORD_CRONTAB = "collective.cron.interfaces.IRegistryCrontab.crontab"
 RECORD_ACTIVATED = "collective.cron.interfaces.IRegistryCrontab.activated"
 RECORD_SITE_TIMEZONE = "plone.portal_timezone"
+
+
+_writing = threading.local()
+
+
+def is_writing():
+    """True while this thread's crontab manager writes the records.
+
+    The record-change subscriber then leaves synchronisation to the
+    ModifiedCrontabEvent that follows.
+    """
+    return getattr(_writing, "active", False)
 
 
 class NotInstalled(LookupError):
@@ -57,10 +76,26 @@ def _uid_of(text):
         return None
 
 
+def current_login():
+    """Login name of the user running this code; None for Anonymous."""
+    user = getSecurityManager().getUser()
+    name = user.getUserName() if user is not None else None
+    return None if name in (None, "Anonymous User") else name
+
+
+def _history():
+    site = getSite()
+    return History(site) if site is not None else None
+
+
+def _dumped_logs(cron):
+    return tuple(log.dump() for log in cron.logs)
+
+
 @implementer(ICrontabRegistryManager)
 @adapter(ICrontab)
 class CrontabRegistryManager:
-    """Reads and writes a crontab from and to the current site's registry."""
+    """Reads and writes a crontab: settings in the registry, logs in History."""
 
     def __init__(self, crontab):
         self.crontab = crontab
@@ -86,56 +121,151 @@ class CrontabRegistryManager:
         value = self.registry.records[RECORD_ACTIVATED].value
         return True if value is None else bool(value)
 
-    def load(self):
-        """Fill the crontab with the stored crons; remember what was stored."""
+    def load(self, uids=None):
+        """Fill the crontab with the stored crons; remember what was stored.
+
+        uids: load only these crons.
+        """
         crontab = self.crontab
         texts = self.crons
+        if uids is not None:
+            texts = self._select(texts, set(uids))
+        history = _history()
         crontab.activated = self.activated
         crontab.crons.clear()
-        raw = {}
+        raw, logs = {}, {}
         for position, text in enumerate(texts, start=1):
             try:
                 cron = Cron.load(text, crontab=crontab)
             except InvalidCron as error:
                 raise error if error.uid is not None else error.for_cron(f"#{position}")
+            recorded = history.logs(cron.uid) if history is not None else None
+            if recorded is not None:
+                cron.logs = recorded
             raw[cron.uid] = text
-        crontab._stored = StoredState(crontab.activated, raw)
+            logs[cron.uid] = _dumped_logs(cron)
+        crontab._stored = StoredState(crontab.activated, raw, logs)
 
-    def save(self, texts):
-        """Store `texts` (uid -> JSON, the whole crontab in order)."""
-        if self.read_only:
-            return
+    @staticmethod
+    def _select(texts, uids):
+        # Both 2.x and our JSON write `"uid": "..."`: a cheap text test first,
+        # then a parse of the few candidates.
+        candidates = set()
+        for uid in uids:
+            needle = json.dumps({"uid": uid})[1:-1]
+            candidates.update(
+                index for index, text in enumerate(texts) if needle in text
+            )
+        return [
+            texts[index]
+            for index in sorted(candidates)
+            if _uid_of(texts[index]) in uids
+        ]
+
+    def save(self):
+        """Store what changed; return the uids added, changed or removed.
+
+        None means "maybe all": the crontab was not loaded, or the global
+        switch changed.
+        """
         crontab = self.crontab
+        # Serialise all first: a bad cron raises before anything is written.
+        texts = {uid: cron.to_json(logs=False) for uid, cron in crontab.crons.items()}
+        if self.read_only:
+            return set()
         stored = crontab._stored
         if stored is None:
             # A crontab built in memory replaces the stored one (2.x behaviour).
+            previous = set(self._stored_uids())
+            texts = self._stamp(texts, set(texts))
             self._write_crons(list(texts.values()))
             self._write_activated(crontab.activated)
-            crontab._stored = StoredState(crontab.activated, dict(texts))
-            return
+            self._save_logs(texts, StoredState(crontab.activated, {}), set(), True)
+            self._forget(previous - set(texts))
+            crontab._stored = self._state(texts)
+            return None
         removed = set(stored.raw) - set(texts)
         changed = {
-            uid: text for uid, text in texts.items() if not stored.unchanged(uid, text)
+            uid for uid, text in texts.items() if not stored.unchanged(uid, text)
         }
-        self._apply(changed, removed, stored)
-        if crontab.activated != stored.activated:
+        texts = self._stamp(texts, changed)
+        self._apply({uid: texts[uid] for uid in changed}, removed, stored)
+        self._save_logs(texts, stored, changed)
+        self._forget(removed)
+        switched = crontab.activated != stored.activated
+        if switched:
             self._write_activated(crontab.activated)
         # Unchanged crons keep their stored text: 2.x data is not rewritten.
-        raw = {uid: changed.get(uid) or stored.raw[uid] for uid in texts}
-        crontab._stored = StoredState(crontab.activated, raw)
+        raw = {uid: texts[uid] if uid in changed else stored.raw[uid] for uid in texts}
+        crontab._stored = self._state(texts, raw)
+        return None if switched else changed | removed
 
-    def save_cron(self, uid, text):
+    def save_cron(self, cron):
         """Store one cron (added or changed); leave every other cron as stored."""
+        text = cron.to_json(logs=False)
         if self.read_only:
             return
         crontab = self.crontab
         stored = crontab._stored
         if stored is None:
             stored = crontab._stored = StoredState(self.activated, {})
-        if not stored.unchanged(uid, text):
-            self._apply({uid: text}, set(), stored)
-            stored.raw[uid] = text
-            stored._canonical.pop(uid, None)
+        changed = set() if stored.unchanged(cron.uid, text) else {cron.uid}
+        texts = self._stamp({cron.uid: text}, changed)
+        if changed:
+            self._apply(texts, set(), stored)
+            stored.raw[cron.uid] = texts[cron.uid]
+            stored._canonical.pop(cron.uid, None)
+        self._save_logs(texts, stored, changed)
+        stored.logs[cron.uid] = _dumped_logs(cron)
+
+    def _stamp(self, texts, changed):
+        """Record who saves the changed crons (their jobs run as this user)."""
+        login = current_login()
+        if login is None:
+            return texts
+        stamped = dict(texts)
+        for uid in changed:
+            cron = self.crontab.crons[uid]
+            if cron.saved_by != login:
+                cron.saved_by = login
+                stamped[uid] = cron.to_json(logs=False)
+        return stamped
+
+    def _state(self, texts, raw=None):
+        crons = self.crontab.crons
+        logs = {uid: _dumped_logs(crons[uid]) for uid in texts}
+        return StoredState(self.crontab.activated, raw or dict(texts), logs)
+
+    def _save_logs(self, uids, stored, changed, replace=False):
+        """Write the logs that changed since load; move 2.x logs on rewrite.
+
+        replace: the crontab replaces the stored one, logs included.
+        """
+        history = _history()
+        if history is None:
+            return
+        for uid in uids:
+            cron = self.crontab.crons[uid]
+            logs = _dumped_logs(cron)
+            # A rewritten 2.x cron loses the logs inside its registry text.
+            if replace:
+                if logs or uid in history:
+                    history.set(uid, cron.logs)
+                continue
+            legacy = uid in changed and logs and uid not in history
+            if legacy or logs != stored.logs.get(uid, ()):
+                history.set(uid, cron.logs)
+
+    def _forget(self, uids):
+        if not uids:
+            return
+        history = _history()
+        if history is not None:
+            for uid in uids:
+                history.remove(uid)
+
+    def _stored_uids(self):
+        return [uid for uid in map(_uid_of, self.crons) if uid]
 
     def _apply(self, changed, removed, stored):
         """Apply changed and removed crons to what the registry holds now."""
@@ -154,8 +284,15 @@ class CrontabRegistryManager:
         if result != current:
             self._write_crons(result)
 
+    def _write(self, name, value):
+        _writing.active = True
+        try:
+            self.registry[name] = value
+        finally:
+            _writing.active = False
+
     def _write_crons(self, texts):
-        self.registry[RECORD_CRONTAB] = list(texts)
+        self._write(RECORD_CRONTAB, list(texts))
 
     def _write_activated(self, value):
-        self.registry[RECORD_ACTIVATED] = bool(value)
+        self._write(RECORD_ACTIVATED, bool(value))

@@ -18,6 +18,18 @@ def set_now(value):
     clock.freeze(value)
 
 
+def run_due_jobs(portal):
+    """Run every job of `portal` due at the clock's now, in this thread.
+
+    Jobs run in order of due time inside the current transaction (a failed
+    runner's changes are rolled back to a savepoint). Returns one tuple per run:
+    (status, messages, cron_uid, site_path_tuple), the 2.x job result.
+    """
+    from collective.cron.job import run_due_jobs as run
+
+    return run(portal)
+
+
 class CollectiveCronLayer(PloneSandboxLayer):
     defaultBases = (PLONE_APP_CONTENTTYPES_FIXTURE,)
 

@@ -86,6 +86,19 @@ def check_logs_limit(value):
     return number
 
 
+MISFIRE_POLICIES = ("run_once", "skip")
+
+
+def check_misfire(value):
+    """What to do with runs missed while no worker ran: run once, or skip."""
+    if value is None or value == "":
+        return "run_once"
+    if value not in MISFIRE_POLICIES:
+        choices = ", ".join(MISFIRE_POLICIES)
+        raise InvalidCron("misfire", value, f"must be one of {choices}")
+    return value
+
+
 def check_user(value):
     """A login name, or None for 'the user who saved the cron'."""
     if value is None:

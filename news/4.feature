@@ -1,0 +1,1 @@
+A durable job queue in the ZODB kept in sync with the crontab, and the job wrapper: runners by `IJobRunner` name or script/view path, run as the cron's user, OK/WARN/FAILURE/NOTRUN logs with tracebacks, `ConflictError` retries, misfire policy (run once or skip), run history stored apart from the crontab, `collective.cron.testing.run_due_jobs`. @collective-cron-devs

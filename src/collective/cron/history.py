@@ -1,0 +1,93 @@
+"""Run logs of a site's crons, kept apart from the crontab definition.
+
+One small persistent record per cron, in a BTree stored in the site's
+annotations: recording a run rewrites that cron's record only, so what a run
+commits does not grow with the number of crons, and a run never rewrites the
+crontab (nor conflicts with an admin editing it).
+
+Logs written by collective.cron 2.x inside the registry JSON are read as long
+as the cron has no record here; the first write moves them here.
+"""
+
+from BTrees.OOBTree import OOBTree
+from collective.cron.crontab import Log
+from persistent import Persistent
+from zope.annotation.interfaces import IAnnotations
+
+
+ANNOTATION_KEY = "collective.cron.history"
+
+
+class CronHistory(Persistent):
+    """The logs of one cron, newest first, as JSON-ready mappings."""
+
+    def __init__(self, logs=()):
+        self.logs = tuple(logs)
+
+
+class History:
+    """Read and write the run logs of a site's crons."""
+
+    def __init__(self, site):
+        self.site = site
+
+    def _storage(self, create=False):
+        annotations = IAnnotations(self.site)
+        storage = annotations.get(ANNOTATION_KEY)
+        if storage is None and create:
+            storage = annotations[ANNOTATION_KEY] = OOBTree()
+        return storage
+
+    def __contains__(self, uid):
+        storage = self._storage()
+        return storage is not None and uid in storage
+
+    def logs(self, uid):
+        """Logs of the cron, newest first; None when it has no record here."""
+        storage = self._storage()
+        record = storage.get(uid) if storage is not None else None
+        if record is None:
+            return None
+        return [log for log in map(Log.load, record.logs) if log is not None]
+
+    def set(self, uid, logs):
+        """Replace the cron's logs (Log objects, newest first)."""
+        dumped = tuple(log.dump() for log in logs)
+        storage = self._storage(create=True)
+        record = storage.get(uid)
+        if record is None:
+            storage[uid] = CronHistory(dumped)
+        elif record.logs != dumped:
+            record.logs = dumped
+
+    def add(self, uid, log, limit, legacy=()):
+        """Record a run as the cron's newest log, keeping `limit` logs.
+
+        `legacy` are the cron's logs from 2.x registry data, used when the
+        cron has no record yet.
+        """
+        current = self.logs(uid)
+        if current is None:
+            current = list(legacy)
+        self.set(uid, [log, *current][:limit])
+        return log
+
+    def delete(self, uid, positions):
+        """Delete the logs at these positions (0 is the newest)."""
+        current = self.logs(uid) or []
+        doomed = set(positions)
+        self.set(uid, [log for index, log in enumerate(current) if index not in doomed])
+
+    def clear(self, uid):
+        """Delete all logs of the cron."""
+        self.set(uid, [])
+
+    def remove(self, uid):
+        """Forget the cron (it was deleted)."""
+        storage = self._storage()
+        if storage is not None and uid in storage:
+            del storage[uid]
+
+    def uids(self):
+        storage = self._storage()
+        return list(storage.keys()) if storage is not None else []

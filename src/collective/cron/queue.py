@@ -1,0 +1,275 @@
+"""The durable job queue of a site, stored in the ZODB.
+
+One Job object per scheduled cron, kept for the cron's life: a run claims it
+(status "running", a lease), and finishing the run reschedules the same object
+to the next fire time. A due index orders jobs by time.
+
+What a run writes is therefore small and independent of the number of crons:
+the claim changes the Job alone, so two workers claiming different jobs never
+conflict and two claiming the same job conflict on that object (one gets a
+ConflictError and moves on); finishing changes the Job, one or two small
+buckets of the due index and the cron's history record.
+"""
+
+from BTrees.OOBTree import OOBTree
+from BTrees.OOBTree import OOTreeSet
+from collective.cron import clock
+from collective.cron.interfaces import IQueue
+from persistent import Persistent
+from plone.base.interfaces.siteroot import IPloneSiteRoot
+from zope.annotation.interfaces import IAnnotations
+from zope.component import adapter
+from zope.interface import implementer
+
+
+ANNOTATION_KEY = "collective.cron.queue"
+
+PENDING = "pending"
+RUNNING = "running"
+
+_MAX_KEY = "\uffff"
+
+
+def _timestamp(value):
+    return clock.as_utc(value).timestamp()
+
+
+class DueIndex(OOTreeSet):
+    """(timestamp, cron uid) of every job, in due order.
+
+    Buckets are kept small: each run rewrites the bucket its key leaves and
+    the one it enters, and a smaller bucket is fewer bytes per commit.
+    """
+
+    max_leaf_size = 16
+    max_internal_size = 64
+
+
+class Job(Persistent):
+    """The scheduled run of a cron.
+
+    `begin_after`: when it is due (aware UTC); `forced`: queued by "Run now";
+    `signature`: the cron settings its time was computed from. While running,
+    `worker` holds it until `lease_until`; a change asked for meanwhile waits
+    in `after_run` (or `cancelled`) and is applied when the run finishes.
+    """
+
+    def __init__(self, cron_uid, begin_after, forced=False, signature=None):
+        self.cron_uid = cron_uid
+        self.begin_after = clock.as_utc(begin_after)
+        self.forced = forced
+        self.signature = signature
+        self.status = PENDING
+        self.created = clock.now()
+        self.worker = None
+        self.claimed_at = None
+        self.lease_until = None
+        self.after_run = None
+        self.cancelled = False
+
+    def __repr__(self):
+        flag = " forced" if self.forced else ""
+        when = self.begin_after.strftime("%Y-%m-%d %H:%M:%S")
+        return f"<Job {self.cron_uid} {self.status} due {when}{flag}>"
+
+    @property
+    def key(self):
+        return (_timestamp(self.begin_after), self.cron_uid)
+
+    @property
+    def running(self):
+        return self.status == RUNNING
+
+
+class JobStorage(Persistent):
+    """The BTrees behind a site's queue."""
+
+    def __init__(self):
+        self.jobs = OOBTree()  # cron uid -> Job
+        self.due = DueIndex()
+
+
+@implementer(IQueue)
+@adapter(IPloneSiteRoot)
+class Queue:
+    """The job queue of a site (IQueue adapter)."""
+
+    def __init__(self, context):
+        self.context = context
+
+    def _storage(self, create=False):
+        annotations = IAnnotations(self.context)
+        storage = annotations.get(ANNOTATION_KEY)
+        if storage is None and create:
+            storage = annotations[ANNOTATION_KEY] = JobStorage()
+        return storage
+
+    def _in_due_order(self, until=None):
+        storage = self._storage()
+        if storage is None:
+            return
+        keys = storage.due.keys() if until is None else storage.due.keys(max=until)
+        for _, uid in keys:
+            yield storage.jobs[uid]
+
+    # -- reading ------------------------------------------------------------
+
+    @property
+    def jobs(self):
+        """Pending jobs, earliest first."""
+        return [job for job in self._in_due_order() if not job.running]
+
+    def running_jobs(self, now=None):
+        """Jobs being run (all are due, so only due keys are looked at)."""
+        horizon = (_timestamp(now or clock.now()), _MAX_KEY)
+        return [job for job in self._in_due_order(horizon) if job.running]
+
+    def __iter__(self):
+        return iter(self.jobs)
+
+    def __len__(self):
+        storage = self._storage()
+        return len(storage.jobs) if storage is not None else 0
+
+    def job(self, cron_uid):
+        """The cron's job, pending or running, or None."""
+        storage = self._storage()
+        return storage.jobs.get(cron_uid) if storage is not None else None
+
+    def pending_job(self, cron_uid):
+        job = self.job(cron_uid)
+        return job if job is not None and not job.running else None
+
+    def running_job(self, cron_uid):
+        job = self.job(cron_uid)
+        return job if job is not None and job.running else None
+
+    def is_job_present(self, cron_uid):
+        """True when the cron has a job, pending or running."""
+        return self.job(cron_uid) is not None
+
+    def is_job_running(self, cron_uid):
+        return self.running_job(cron_uid) is not None
+
+    def due_jobs(self, now=None, limit=None):
+        """Pending jobs due at `now` (default: the clock's), earliest first."""
+        horizon = (_timestamp(now or clock.now()), _MAX_KEY)
+        jobs = []
+        for job in self._in_due_order(horizon):
+            if job.running:
+                continue  # the cron's run is under way
+            jobs.append(job)
+            if limit is not None and len(jobs) >= limit:
+                break
+        return jobs
+
+    def next_due(self):
+        """When the earliest pending job is due (aware UTC), or None."""
+        for job in self._in_due_order():
+            if not job.running:
+                return job.begin_after
+        return None
+
+    def expired_leases(self, now=None):
+        """Running jobs whose lease ended: their worker is gone."""
+        now = now or clock.now()
+        return [job for job in self.running_jobs(now) if job.lease_until < now]
+
+    # -- writing ------------------------------------------------------------
+
+    def schedule(self, cron_uid, begin_after, forced=False, signature=None):
+        """Make the cron's job due at `begin_after`; return the job.
+
+        A running job keeps running: the change applies when it finishes.
+        """
+        storage = self._storage(create=True)
+        job = storage.jobs.get(cron_uid)
+        if job is None:
+            job = Job(cron_uid, begin_after, forced=forced, signature=signature)
+            storage.jobs[cron_uid] = job
+            storage.due.insert(job.key)
+            return job
+        if job.running:
+            job.after_run = (clock.as_utc(begin_after), forced, signature)
+            job.cancelled = False
+            return job
+        self._move(job, begin_after, forced, signature)
+        return job
+
+    def remove(self, cron_uid):
+        """Drop the cron's job (a running one is dropped when it finishes).
+
+        True if there was a pending job.
+        """
+        storage = self._storage()
+        job = storage.jobs.get(cron_uid) if storage is not None else None
+        if job is None:
+            return False
+        if job.running:
+            if not job.cancelled:
+                job.cancelled = True
+            return False
+        self._delete(job)
+        return True
+
+    def clear(self):
+        """Remove every job (running ones when they finish)."""
+        storage = self._storage()
+        if storage is not None:
+            for uid in list(storage.jobs.keys()):
+                self.remove(uid)
+
+    def claim(self, job, worker, lease_until):
+        """Mark a pending job running, leased to `worker` until `lease_until`.
+
+        Writes the job object only.
+        """
+        job.status = RUNNING
+        job.worker = worker
+        job.claimed_at = clock.now()
+        job.lease_until = clock.as_utc(lease_until)
+        job.after_run = None
+        job.cancelled = False
+        return job
+
+    def finish(self, job, next_due=None, signature=None):
+        """End a run: reschedule the job to `next_due`, or drop it.
+
+        What was asked while it ran (cancel, "Run now", a new schedule) wins.
+        """
+        if self.job(job.cron_uid) is not job:
+            return
+        after_run, cancelled = job.after_run, job.cancelled
+        job.status = PENDING
+        job.worker = job.claimed_at = job.lease_until = job.after_run = None
+        job.cancelled = False
+        if cancelled:
+            self._delete(job)
+        elif after_run is not None:
+            self._move(job, *after_run)
+        elif next_due is None:
+            self._delete(job)
+        else:
+            self._move(job, next_due, False, signature)
+
+    def _move(self, job, begin_after, forced, signature):
+        begin_after = clock.as_utc(begin_after)
+        if (job.begin_after, job.forced, job.signature) == (
+            begin_after,
+            forced,
+            signature,
+        ):
+            return
+        storage = self._storage(create=True)
+        old_key = job.key
+        job.begin_after = begin_after
+        job.forced = forced
+        job.signature = signature
+        if job.key != old_key:
+            storage.due.remove(old_key)
+            storage.due.insert(job.key)
+
+    def _delete(self, job):
+        storage = self._storage()
+        del storage.jobs[job.cron_uid]
+        storage.due.remove(job.key)

@@ -1,0 +1,34 @@
+"""Event subscribers: every change of the crontab synchronises the queue."""
+
+from collective.cron.crontab import Crontab
+from collective.cron.events import CrontabSynchronisationEvent
+from collective.cron.interfaces import ICrontabManager
+from collective.cron.registry import RECORD_ACTIVATED
+from collective.cron.registry import RECORD_CRONTAB
+from collective.cron.registry import is_writing
+from plone import api
+from plone.api.exc import CannotGetPortalError
+from zope.component import getMultiAdapter
+from zope.event import notify
+
+
+def crontab_modified(event):
+    """A saved crontab: its queue must follow."""
+    notify(CrontabSynchronisationEvent(event.crontab, getattr(event, "uids", None)))
+
+
+def synchronise(event):
+    """Make the current site's queue match the crontab."""
+    try:
+        site = api.portal.get()
+    except CannotGetPortalError:
+        return
+    manager = getMultiAdapter((site, event.crontab), ICrontabManager)
+    manager.synchronize(uids=getattr(event, "uids", None))
+
+
+def record_modified(event):
+    """The crontab records were changed directly (registry.xml, @registry, ZMI)."""
+    if event.record.__name__ not in (RECORD_CRONTAB, RECORD_ACTIVATED) or is_writing():
+        return
+    notify(CrontabSynchronisationEvent(Crontab.load()))
