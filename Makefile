@@ -52,7 +52,7 @@ install: $(INSTALL_STAMP) ## Create .venv and install Plone, collective.cron and
 $(INSTANCE)/etc/zope.conf: etc/zope.conf.in
 	@mkdir -p $(INSTANCE)/etc $(INSTANCE)/var/log $(INSTANCE)/var/cache \
 		$(INSTANCE)/var/filestorage $(INSTANCE)/var/blobstorage
-	sed -e 's|@INSTANCE@|$(INSTANCE)|g' $< > $@
+	sed -e 's|@INSTANCE@|$(INSTANCE)|g' -e 's|@PORT@|$(PORT)|g' $< > $@
 
 $(INSTANCE)/etc/zope.ini: etc/zope.ini.in
 	@mkdir -p $(INSTANCE)/etc $(INSTANCE)/var/log
@@ -67,7 +67,7 @@ instance: $(INSTANCE)/etc/zope.conf $(INSTANCE)/etc/zope.ini $(INSTANCE)/etc/sit
 
 $(SITE_STAMP): $(INSTALL_STAMP) $(INSTANCE)/etc/zope.conf $(INSTANCE)/etc/site.zcml scripts/create_site.py
 	SITE_ID=$(SITE_ID) ADMIN_USER=$(ADMIN_USER) ADMIN_PASSWORD=$(ADMIN_PASSWORD) \
-		$(BIN)/zconsole run $(INSTANCE)/etc/zope.conf scripts/create_site.py
+		COLLECTIVE_CRON_WORKER=off $(BIN)/zconsole run $(INSTANCE)/etc/zope.conf scripts/create_site.py
 	@touch $@
 
 .PHONY: create-site

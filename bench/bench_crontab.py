@@ -15,6 +15,7 @@ from plone.registry import Registry
 from plone.registry.interfaces import IRegistry
 from zope.component import getGlobalSiteManager
 from zope.configuration import xmlconfig
+
 import argparse
 import os
 import plone.registry

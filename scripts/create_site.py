@@ -4,7 +4,7 @@ Run by `make create-site` through `zconsole run`, which binds `app`. Idempotent:
 an existing site is kept and only gets collective.cron installed if it lacks it,
 and the demo cron added if it is missing.
 Settings come from the environment: SITE_ID, SITE_TITLE, ADMIN_USER,
-ADMIN_PASSWORD.
+ADMIN_PASSWORD, CREATE_DEMO_CRON (0: no demo cron).
 """
 
 from AccessControl.SecurityManagement import newSecurityManager
@@ -15,6 +15,7 @@ from plone.base.utils import get_installer
 from Products.CMFPlone.factory import addPloneSite
 from Testing.makerequest import makerequest
 from zope.component.hooks import setSite
+
 import os
 import transaction
 
@@ -85,7 +86,8 @@ def ensure_demo_cron():
 app = makerequest(app)  # noqa: F821 - bound by zconsole
 ensure_admin(app)
 ensure_site(app)
-ensure_demo_cron()
+if os.environ.get("CREATE_DEMO_CRON", "1") != "0":
+    ensure_demo_cron()
 transaction.commit()
 # Close the database so FileStorage writes its index (faster next start).
 app._p_jar.db().close()

@@ -4,6 +4,7 @@ from collective.cron.testing import COLLECTIVE_CRON_FUNCTIONAL_TESTING
 from collective.cron.testing import COLLECTIVE_CRON_INTEGRATION_TESTING
 from collective.cron.testing import set_now
 from pytest_plone import fixtures_factory
+
 import pytest
 
 

@@ -5,6 +5,7 @@ Runs the real Makefile against a throw-away instance directory on a free
 """
 
 from pathlib import Path
+
 import base64
 import json
 import os

@@ -3,6 +3,7 @@
 from collective.cron.crontab import Runner
 from collective.cron.interfaces import IQueue
 from zope.component import getGlobalSiteManager
+
 import pytest
 
 

@@ -23,6 +23,7 @@ from zope.component import getMultiAdapter
 from zope.globalrequest import getRequest
 from zope.interface import Interface
 from zope.publisher.interfaces.browser import IDefaultBrowserLayer
+
 import pytest
 
 

@@ -3,7 +3,6 @@
 from collective.cron import crontab as mcrontab
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
-from collective.cron.queue import Job
 from collective.cron.registry import RECORD_CRONTAB
 from collective.cron.testing import run_due_jobs
 from collective.cron.testing import set_now
@@ -12,6 +11,7 @@ from datetime import datetime
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from zope.component import getMultiAdapter
+
 import json
 
 
@@ -185,8 +185,12 @@ def test_two_sites_keep_separate_queues(app, portal, recording):
 
 
 def test_jobs_are_durable(tmp_path):
-    """The queue's storage survives closing and reopening a FileStorage."""
-    from collective.cron.queue import JobStorage
+    """Queued jobs survive closing and reopening a FileStorage, in due order."""
+    from collective.cron.queue import Queue
+    from persistent.mapping import PersistentMapping
+    from zope.annotation.interfaces import IAnnotations
+    from zope.interface import alsoProvides
+
     import transaction
     import ZODB
     import ZODB.FileStorage
@@ -194,21 +198,21 @@ def test_jobs_are_durable(tmp_path):
     path = str(tmp_path / "Data.fs")
     db = ZODB.DB(ZODB.FileStorage.FileStorage(path))
     with db.transaction() as connection:
-        storage = connection.root()["queue"] = JobStorage()
-        for uid, hour in (("late", 9), ("early", 7)):
-            job = Job(uid, utc(2026, 1, 1, hour))
-            storage.jobs[uid] = job
-            storage.due.insert(job.key)
+        # Stands in for a site: annotations are where the queue lives.
+        annotations = connection.root()["site"] = PersistentMapping()
+        alsoProvides(annotations, IAnnotations)
+        Queue(annotations).schedule("late", utc(2026, 1, 1, 9))
+        Queue(annotations).schedule("early", utc(2026, 1, 1, 7))
     db.close()
     transaction.abort()
 
     db = ZODB.DB(ZODB.FileStorage.FileStorage(path))
     try:
         with db.transaction() as connection:
-            storage = connection.root()["queue"]
-            uids = [uid for _, uid in storage.due]
-            assert uids == ["early", "late"]
-            assert storage.jobs["late"].begin_after == utc(2026, 1, 1, 9)
+            queue = Queue(connection.root()["site"])
+            assert [job.cron_uid for job in queue.jobs] == ["early", "late"]
+            assert queue.job("late").begin_after == utc(2026, 1, 1, 9)
+            assert queue.next_due(utc(2026, 1, 1)) == utc(2026, 1, 1, 7)
     finally:
         db.close()
 
@@ -238,3 +242,13 @@ def test_profile_reapplied_queues_existing_crons(portal, setup_tool):
     IQueue(portal).clear()
     setup_tool.runAllImportStepsFromProfile("profile-collective.cron:default")
     assert [job.cron_uid for job in IQueue(portal).jobs] == ["kept"]
+
+
+def test_uninstall_unmarks_the_site(portal, installer):
+    from collective.cron.marker import marked_sites
+
+    assert marked_sites(portal) == ["/plone"]
+    installer.uninstall_product("collective.cron")
+    assert marked_sites(portal) == []
+    installer.install_product("collective.cron")
+    assert marked_sites(portal) == ["/plone"]

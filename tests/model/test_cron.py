@@ -13,6 +13,7 @@ from datetime import UTC
 from datetime import datetime
 from zope.component import getGlobalSiteManager
 from zope.component import queryMultiAdapter
+
 import json
 import pytest
 

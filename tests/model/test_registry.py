@@ -11,6 +11,7 @@ from datetime import UTC
 from datetime import datetime
 from plone import api
 from zope.component import getGlobalSiteManager
+
 import json
 import pytest
 

@@ -8,6 +8,7 @@ from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from ZODB.POSException import ConflictError
 from zope.component.hooks import setSite
+
 import pytest
 import transaction
 

@@ -2,6 +2,7 @@
 
 from collective.cron.interfaces import ICollectiveCronLayer
 from plone import api
+
 import pytest
 
 

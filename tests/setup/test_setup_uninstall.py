@@ -4,6 +4,7 @@ from collective.cron.interfaces import ICollectiveCronLayer
 from plone import api
 from plone.registry.interfaces import IRegistry
 from zope.component import getUtility
+
 import pytest
 
 

@@ -1,6 +1,7 @@
 """collective.cron: cron-like scheduled jobs inside Plone 6."""
 
 from zope.i18nmessageid import MessageFactory
+
 import logging
 
 

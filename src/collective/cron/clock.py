@@ -6,6 +6,7 @@ with ``collective.cron.testing.set_now`` instead of sleeping.
 
 from datetime import UTC
 from datetime import datetime
+
 import threading
 
 

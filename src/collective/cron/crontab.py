@@ -28,6 +28,7 @@ from zope.component import adapter
 from zope.component import queryAdapter
 from zope.event import notify
 from zope.interface import implementer
+
 import json
 import uuid
 

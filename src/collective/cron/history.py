@@ -60,6 +60,16 @@ class History:
         elif record.logs != dumped:
             record.logs = dumped
 
+    def ensure(self, uid, logs=()):
+        """Give the cron a record (with these logs) if it has none.
+
+        Done when its job is first queued, so that runs only ever change
+        existing records: two runs of different crons then never conflict.
+        """
+        storage = self._storage(create=True)
+        if uid not in storage:
+            storage[uid] = CronHistory(log.dump() for log in logs)
+
     def add(self, uid, log, limit, legacy=()):
         """Record a run as the cron's newest log, keeping `limit` logs.
 

@@ -33,6 +33,7 @@ from ZODB.POSException import ConflictError
 from zope.component.hooks import getSite
 from zope.component.hooks import setSite
 from zope.event import notify
+
 import time
 import traceback
 import transaction
@@ -99,9 +100,9 @@ def run_as(site, cron):
         yield login
 
 
-def missed_times(cron, job, now):
+def missed_times(cron, job, now, grace=MISFIRE_GRACE):
     """Fire times a late job stands for: [] when it is on time or forced."""
-    if job.forced or now - job.begin_after <= MISFIRE_GRACE:
+    if job.forced or now - job.begin_after <= grace:
         return []
     times = [job.begin_after]
     current = job.begin_after
@@ -144,11 +145,20 @@ def _human(delta):
 class JobRun:
     """One execution of a claimed job."""
 
-    def __init__(self, site, job, policy):
+    def __init__(self, site, job, policy, worker=None, misfire_grace=MISFIRE_GRACE):
         self.site = site
         self.job = job
         self.policy = policy
+        self.worker = worker
+        self.misfire_grace = misfire_grace
         self.queue = IQueue(site)
+
+    def _still_ours(self):
+        """False when the job was taken from us (our lease expired)."""
+        job = self.queue.job(self.job.cron_uid)
+        if self.worker is None:
+            return job is self.job
+        return job is self.job and job.running and job.worker == self.worker
 
     @property
     def result_path(self):
@@ -168,7 +178,10 @@ class JobRun:
             self.queue.finish(job)  # dropped
             self.policy.commit()
             return None
-        missed = missed_times(cron, job, started)
+        # Logs from 2.x registry data, for a cron whose history has no record;
+        # kept aside because a failed try must not leave its log in memory.
+        self.legacy_logs = list(cron.logs)
+        missed = missed_times(cron, job, started, self.misfire_grace)
         if missed and cron.misfire == "skip":
             message = (
                 f"Skipped (misfire policy 'skip'): {_describe_missed(missed)} "
@@ -185,6 +198,11 @@ class JobRun:
         failure = None
         for attempt in range(1, CONFLICT_TRIES + 1):
             self.policy.begin()
+            cron.logs = self.legacy_logs
+            if not self._still_ours():
+                logger.warning("Cron %s: job reclaimed from us, not run", cron.uid)
+                self.policy.abort()
+                return None
             clock_start = time.monotonic()
             try:
                 with run_as(self.site, cron):
@@ -200,10 +218,11 @@ class JobRun:
             except ConflictError as error:
                 self.policy.abort()
                 logger.info(
-                    "Cron %s: conflict on try %d of %d",
+                    "Cron %s: conflict on try %d of %d: %s",
                     cron.uid,
                     attempt,
                     CONFLICT_TRIES,
+                    error,
                 )
                 failure = (
                     error,
@@ -223,6 +242,11 @@ class JobRun:
                 )
                 break
         error, trace, duration = failure
+        self.policy.begin()
+        cron.logs = self.legacy_logs
+        if not self._still_ours():
+            self.policy.abort()
+            return None
         if isinstance(error, ConflictError):
             message = f"ConflictError: gave up after {CONFLICT_TRIES} tries ({error})"
         elif isinstance(error, UserMissing):
@@ -231,7 +255,6 @@ class JobRun:
             message = f"{type(error).__name__}: {error}"
         logger.warning("Cron %s (%s) failed: %s", cron.uid, cron.name, message)
         details = {"traceback": trace} if trace else {}
-        self.policy.begin()
         log = self._record(
             cron, Status.FAILURE, [message], started, duration, missed, **details
         )
@@ -253,6 +276,9 @@ class JobRun:
         now = clock.now()
         if missed:
             details.update(_late_details(missed, started))
+        details["due"] = format_date(self.job.begin_after)
+        if self.worker is not None:
+            details["worker"] = self.worker
         if self.job.forced:
             details["forced"] = True
         log = Log(
@@ -267,11 +293,73 @@ class JobRun:
                 f"Ran {_human(started - missed[0])} late; "
                 f"stands for {_describe_missed(missed)}"
             )
-        History(self.site).add(cron.uid, log, cron.logs_limit, legacy=cron.logs)
-        cron.logs.insert(0, log)
-        del cron.logs[cron.logs_limit :]
+        self._add_log(cron, log)
+        swallowed = self._swallowed(cron, started, now)
+        if swallowed:
+            self._add_log(
+                cron,
+                Log(
+                    date=now,
+                    status=Status.NOTRUN,
+                    messages=[
+                        f"Skipped {_describe_missed(swallowed)}: "
+                        "the previous run was still running"
+                    ],
+                    missed=len(swallowed),
+                    scheduled=[format_date(t) for t in swallowed[:MISSED_LISTED]],
+                ),
+            )
         self._reschedule(now)
         return log
+
+    def _add_log(self, cron, log):
+        legacy = getattr(self, "legacy_logs", cron.logs)
+        History(self.site).add(cron.uid, log, cron.logs_limit, legacy=legacy)
+        cron.logs.insert(0, log)
+        del cron.logs[cron.logs_limit :]
+
+    @staticmethod
+    def _swallowed(cron, started, ended):
+        """Fire times that passed while the run ran (it overran its slot)."""
+        times = []
+        current = cron.next_after(started)
+        while (
+            current is not None and current <= ended and len(times) < MAX_MISSED_COUNTED
+        ):
+            times.append(current)
+            current = cron.next_after(current)
+        return times
+
+    def interrupted(self, reason):
+        """Record a run whose worker was lost, and queue the next one.
+
+        Returns False when the job is no longer lost (its worker finished it,
+        or another worker reclaimed it first).
+        """
+        self.policy.begin()
+        job = self.job
+        if not (
+            self.queue.job(job.cron_uid) is job
+            and job.running
+            and job.lease_until < clock.now()
+        ):
+            self.policy.abort()
+            return False
+        crontab = Crontab.load(uids=[job.cron_uid])
+        cron = crontab.crons.get(job.cron_uid)
+        if cron is not None:
+            claimed = format_date(job.claimed_at) if job.claimed_at else "?"
+            log = Log(
+                date=job.claimed_at or clock.now(),
+                status=Status.FAILURE,
+                messages=[f"interrupted: worker lost ({reason}; claimed at {claimed})"],
+                worker=job.worker,
+            )
+            self._add_log(cron, log)
+            notify(FinishedCronJobEvent(self.site, cron, log))
+        self._reschedule(clock.now())
+        self.policy.commit()
+        return True
 
     def _reschedule(self, now):
         """Queue the next run from the cron's settings as they are now.
@@ -299,7 +387,7 @@ def claim(site, job, worker, lease):
     return IQueue(site).claim(job, worker, clock.now() + lease)
 
 
-def claim_and_run(site, job, worker, lease, manager=None):
+def claim_and_run(site, job, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE):
     """Claim `job` in a committed transaction of its own, then run it.
 
     Returns the run's result, or None when another worker claimed the job
@@ -312,7 +400,33 @@ def claim_and_run(site, job, worker, lease, manager=None):
     except ConflictError:
         manager.abort()
         return None
-    return JobRun(site, job, Commits(manager)).execute()
+    run = JobRun(
+        site, job, Commits(manager), worker=worker, misfire_grace=misfire_grace
+    )
+    return run.execute()
+
+
+def reclaim_lost_jobs(site, lease, last_seen, manager=None, now=None):
+    """Give back running jobs whose worker is gone; return how many.
+
+    A job is lost when its lease ended and its worker has not sent a
+    heartbeat for `lease` (a timedelta); `last_seen(worker)` tells when it did.
+    Each is logged FAILURE "interrupted: worker lost" and rescheduled, in a
+    committed transaction of its own (a conflict: another worker did it).
+    """
+    now = now or clock.now()
+    manager = manager or transaction.manager
+    count = 0
+    for job in IQueue(site).expired_leases(now):
+        seen = last_seen(job.worker)
+        if seen is not None and seen + lease >= now:
+            continue  # the worker is alive: its run goes on
+        reason = f"worker {job.worker} sent no heartbeat since {format_date(seen)}"
+        try:
+            count += JobRun(site, job, Commits(manager)).interrupted(reason)
+        except ConflictError:
+            manager.abort()
+    return count
 
 
 def run_due_jobs(site, commit=False, worker="local", lease=timedelta(minutes=5)):

@@ -6,6 +6,7 @@ for one cron and queues "Run now" jobs.
 """
 
 from collective.cron import clock
+from collective.cron.history import History
 from collective.cron.interfaces import ICron
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import ICrontab
@@ -44,6 +45,7 @@ class CronManager:
         """
         cron = self.cron
         if force:
+            History(self.context).ensure(cron.uid, cron.logs)
             self.queue.schedule(
                 cron.uid, clock.now(), forced=True, signature=signature(cron)
             )
@@ -55,6 +57,7 @@ class CronManager:
         if due is None:
             self.remove_jobs()
             return False
+        History(self.context).ensure(cron.uid, cron.logs)
         self.queue.schedule(cron.uid, due, signature=signature(cron))
         return True
 
@@ -87,6 +90,8 @@ class CronManager:
             signature(cron),
         ):
             return False
+        if job is None:
+            History(self.context).ensure(cron.uid, cron.logs)
         self.queue.schedule(cron.uid, due, signature=signature(cron))
         return True
 

@@ -2,24 +2,34 @@
 
 One Job object per scheduled cron, kept for the cron's life: a run claims it
 (status "running", a lease), and finishing the run reschedules the same object
-to the next fire time. A due index orders jobs by time.
+to the next fire time. The due index maps each cron's uid to its job's due
+time.
 
-What a run writes is therefore small and independent of the number of crons:
-the claim changes the Job alone, so two workers claiming different jobs never
-conflict and two claiming the same job conflict on that object (one gets a
-ConflictError and moves on); finishing changes the Job, one or two small
-buckets of the due index and the cron's history record.
+What a run writes is therefore small and independent of the number of crons,
+and runs of different crons never conflict:
+- the claim changes the Job alone: two workers claiming different jobs never
+  conflict, two claiming the same job conflict on that object (one gets a
+  ConflictError and moves on);
+- finishing changes the Job, the cron's history record and one value in one
+  small bucket of the due index. BTrees merge concurrent changes of values of
+  different keys, whereas an index ordered by time would see two crons due at
+  the same second remove and insert neighbouring keys, which BTrees cannot
+  merge.
 """
 
+from BTrees.OLBTree import OLBTree
 from BTrees.OOBTree import OOBTree
-from BTrees.OOBTree import OOTreeSet
 from collective.cron import clock
 from collective.cron.interfaces import IQueue
+from datetime import UTC
+from datetime import datetime
 from persistent import Persistent
 from plone.base.interfaces.siteroot import IPloneSiteRoot
 from zope.annotation.interfaces import IAnnotations
 from zope.component import adapter
 from zope.interface import implementer
+
+import random
 
 
 ANNOTATION_KEY = "collective.cron.queue"
@@ -27,18 +37,16 @@ ANNOTATION_KEY = "collective.cron.queue"
 PENDING = "pending"
 RUNNING = "running"
 
-_MAX_KEY = "\uffff"
+
+def _milliseconds(value):
+    return round(clock.as_utc(value).timestamp() * 1000)
 
 
-def _timestamp(value):
-    return clock.as_utc(value).timestamp()
+class DueIndex(OLBTree):
+    """Cron uid -> due time of its job (epoch milliseconds).
 
-
-class DueIndex(OOTreeSet):
-    """(timestamp, cron uid) of every job, in due order.
-
-    Buckets are kept small: each run rewrites the bucket its key leaves and
-    the one it enters, and a smaller bucket is fewer bytes per commit.
+    Small buckets: a run rewrites the bucket holding its cron, and a smaller
+    bucket is fewer bytes per commit.
     """
 
     max_leaf_size = 16
@@ -73,10 +81,6 @@ class Job(Persistent):
         return f"<Job {self.cron_uid} {self.status} due {when}{flag}>"
 
     @property
-    def key(self):
-        return (_timestamp(self.begin_after), self.cron_uid)
-
-    @property
     def running(self):
         return self.status == RUNNING
 
@@ -86,7 +90,7 @@ class JobStorage(Persistent):
 
     def __init__(self):
         self.jobs = OOBTree()  # cron uid -> Job
-        self.due = DueIndex()
+        self.due = DueIndex()  # cron uid -> due time (epoch ms)
 
 
 @implementer(IQueue)
@@ -104,25 +108,45 @@ class Queue:
             storage = annotations[ANNOTATION_KEY] = JobStorage()
         return storage
 
-    def _in_due_order(self, until=None):
+    def _scan(self, now=None):
+        """(due, upcoming): jobs due at `now` (running ones included), earliest
+        first, and the earliest due time after `now` in milliseconds (or None).
+
+        One pass over the index's values: no Job object is loaded but the due
+        ones.
+        """
         storage = self._storage()
         if storage is None:
-            return
-        keys = storage.due.keys() if until is None else storage.due.keys(max=until)
-        for _, uid in keys:
-            yield storage.jobs[uid]
+            return [], None
+        horizon = _milliseconds(now or clock.now())
+        due, upcoming = [], None
+        for uid, due_at in storage.due.items():
+            if due_at <= horizon:
+                due.append((due_at, uid))
+            elif upcoming is None or due_at < upcoming:
+                upcoming = due_at
+        # Earliest first; jobs due at the same moment in random order, so that
+        # workers of a cluster do not all reach for the same one.
+        random.shuffle(due)
+        due.sort(key=lambda pair: pair[0])
+        return [storage.jobs[uid] for _, uid in due], upcoming
 
     # -- reading ------------------------------------------------------------
 
     @property
     def jobs(self):
         """Pending jobs, earliest first."""
-        return [job for job in self._in_due_order() if not job.running]
+        storage = self._storage()
+        if storage is None:
+            return []
+        ordered = sorted((due_at, uid) for uid, due_at in storage.due.items())
+        jobs = (storage.jobs[uid] for _, uid in ordered)
+        return [job for job in jobs if not job.running]
 
     def running_jobs(self, now=None):
-        """Jobs being run (all are due, so only due keys are looked at)."""
-        horizon = (_timestamp(now or clock.now()), _MAX_KEY)
-        return [job for job in self._in_due_order(horizon) if job.running]
+        """Jobs being run (all are due, so only due jobs are looked at)."""
+        due, _ = self._scan(now)
+        return [job for job in due if job.running]
 
     def __iter__(self):
         return iter(self.jobs)
@@ -153,22 +177,19 @@ class Queue:
 
     def due_jobs(self, now=None, limit=None):
         """Pending jobs due at `now` (default: the clock's), earliest first."""
-        horizon = (_timestamp(now or clock.now()), _MAX_KEY)
-        jobs = []
-        for job in self._in_due_order(horizon):
-            if job.running:
-                continue  # the cron's run is under way
-            jobs.append(job)
-            if limit is not None and len(jobs) >= limit:
-                break
-        return jobs
+        due, _ = self._scan(now)
+        pending = [job for job in due if not job.running]
+        return pending if limit is None else pending[:limit]
 
-    def next_due(self):
+    def next_due(self, now=None):
         """When the earliest pending job is due (aware UTC), or None."""
-        for job in self._in_due_order():
+        due, upcoming = self._scan(now)
+        for job in due:
             if not job.running:
                 return job.begin_after
-        return None
+        if upcoming is None:
+            return None
+        return datetime.fromtimestamp(upcoming / 1000, UTC)
 
     def expired_leases(self, now=None):
         """Running jobs whose lease ended: their worker is gone."""
@@ -187,7 +208,7 @@ class Queue:
         if job is None:
             job = Job(cron_uid, begin_after, forced=forced, signature=signature)
             storage.jobs[cron_uid] = job
-            storage.due.insert(job.key)
+            storage.due[cron_uid] = _milliseconds(job.begin_after)
             return job
         if job.running:
             job.after_run = (clock.as_utc(begin_after), forced, signature)
@@ -260,16 +281,15 @@ class Queue:
             signature,
         ):
             return
-        storage = self._storage(create=True)
-        old_key = job.key
         job.begin_after = begin_after
         job.forced = forced
         job.signature = signature
-        if job.key != old_key:
-            storage.due.remove(old_key)
-            storage.due.insert(job.key)
+        due_at = _milliseconds(begin_after)
+        storage = self._storage(create=True)
+        if storage.due.get(job.cron_uid) != due_at:
+            storage.due[job.cron_uid] = due_at
 
     def _delete(self, job):
         storage = self._storage()
         del storage.jobs[job.cron_uid]
-        storage.due.remove(job.key)
+        del storage.due[job.cron_uid]

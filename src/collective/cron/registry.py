@@ -27,6 +27,7 @@ from zope.component import adapter
 from zope.component import queryUtility
 from zope.component.hooks import getSite
 from zope.interface import implementer
+
 import json
 import threading
 

@@ -20,6 +20,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 from zoneinfo import ZoneInfoNotFoundError
 from zoneinfo import available_timezones
+
 import functools
 
 

@@ -3,6 +3,8 @@
 from collective.cron.crontab import Crontab
 from collective.cron.events import CrontabSynchronisationEvent
 from collective.cron.history import ANNOTATION_KEY as HISTORY_KEY
+from collective.cron.marker import mark_site
+from collective.cron.marker import unmark_site
 from collective.cron.queue import ANNOTATION_KEY as QUEUE_KEY
 from plone import api
 from plone.base.interfaces import INonInstallable
@@ -23,12 +25,15 @@ class HiddenProfiles:
 
 
 def post_install(context):
-    """Queue the jobs of crons already in the registry (a reinstall, 2.x data)."""
+    """Mark the site for workers; queue jobs of crons already in the registry."""
+    mark_site(api.portal.get())
     notify(CrontabSynchronisationEvent(Crontab.load()))
 
 
 def uninstall(context):
-    """Drop the site's job queue and run history."""
-    annotations = IAnnotations(api.portal.get())
+    """Unmark the site; drop its job queue and run history."""
+    site = api.portal.get()
+    unmark_site(site)
+    annotations = IAnnotations(site)
     for key in (QUEUE_KEY, HISTORY_KEY):
         annotations.pop(key, None)

@@ -6,6 +6,7 @@ set, before anything can be saved.
 
 from collective.cron import schedule
 from collective.cron.errors import InvalidCron
+
 import json
 
 

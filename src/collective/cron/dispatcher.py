@@ -1,0 +1,285 @@
+"""The dispatcher: background threads that run due jobs in a worker process.
+
+One dispatcher thread per process looks at every cron-aware site (the restart
+marker), hands due jobs to N worker threads, reclaims jobs of lost workers and
+sends the heartbeat. It sleeps until the earliest due job or the poll interval,
+whichever comes first, and writes nothing while nothing is due but one
+heartbeat per interval. Each thread has its own ZODB connection and
+transaction manager; claims are committed before a job runs, so with many
+processes (ZEO, RelStorage) each run happens once: the ZODB's conflict
+detection is the cluster lock.
+"""
+
+from collective.cron import clock
+from collective.cron import logger
+from collective.cron.crontab import Crontab
+from collective.cron.events import ServerRestartEvent
+from collective.cron.interfaces import IQueue
+from collective.cron.job import claim_and_run
+from collective.cron.job import reclaim_lost_jobs
+from collective.cron.marker import marked_sites
+from collective.cron.workers import beat
+from collective.cron.workers import last_seen
+from datetime import timedelta
+from Testing.makerequest import makerequest
+from urllib.parse import urlsplit
+from ZODB.POSException import ConflictError
+from zope.component.hooks import setSite
+from zope.event import notify
+from zope.globalrequest import clearRequest
+from zope.globalrequest import setRequest
+
+import queue
+import threading
+import time
+import transaction
+
+
+STARTUP_TRIES = 3
+
+
+class SiteSession:
+    """A connection of one thread, and the site objects read through it."""
+
+    def __init__(self, db, server_url):
+        self.manager = transaction.TransactionManager()
+        self.connection = db.open(transaction_manager=self.manager)
+        self.environ = _request_environ(server_url)
+
+    def close(self):
+        try:
+            self.manager.abort()
+        finally:
+            self.connection.close()
+
+    @property
+    def root(self):
+        return self.connection.root()
+
+    def site(self, path):
+        """The site at `path` with a request (for absolute_url, getRequest)."""
+        app = makerequest(self.root["Application"], environ=dict(self.environ))
+        setRequest(app.REQUEST)
+        site = app.unrestrictedTraverse(path.lstrip("/"), None)
+        if site is None:
+            return None
+        setSite(site)
+        return site
+
+    @staticmethod
+    def leave():
+        setSite(None)
+        clearRequest()
+
+
+def _request_environ(server_url):
+    parts = urlsplit(server_url)
+    https = parts.scheme == "https"
+    return {
+        "SERVER_NAME": parts.hostname or "localhost",
+        "SERVER_PORT": str(parts.port or (443 if https else 80)),
+        "REQUEST_METHOD": "GET",
+        **({"HTTPS": "on"} if https else {}),
+    }
+
+
+class Dispatcher:
+    """Runs the due jobs of every cron-aware site of `db` with worker threads."""
+
+    def __init__(self, db, config):
+        self.db = db
+        self.config = config
+        self.name = config.worker_name
+        self.lease = timedelta(seconds=config.lease)
+        self.tasks = queue.Queue()
+        self.in_flight = set()
+        self.lock = threading.Lock()
+        self.stopping = threading.Event()
+        self.wakeup = threading.Event()
+        self.threads = []
+        self.last_beat = None
+        self.polls = 0  # looks taken at the sites: for tests and monitoring
+
+    # -- life cycle -----------------------------------------------------------
+
+    def start(self):
+        logger.info(
+            "Dispatcher %s starting: %d thread(s), poll %.1fs, lease %.0fs",
+            self.name,
+            self.config.threads,
+            self.config.poll_interval,
+            self.config.lease,
+        )
+        loop = threading.Thread(target=self._loop, name="collective.cron dispatcher")
+        self.threads = [loop] + [
+            threading.Thread(target=self._work, name=f"collective.cron worker {n}")
+            for n in range(1, self.config.threads + 1)
+        ]
+        for thread in self.threads:
+            thread.daemon = True
+            thread.start()
+        return self
+
+    def stop(self, timeout=10.0):
+        """Ask every thread to stop; wait for them up to `timeout` seconds."""
+        if self.stopping.is_set():
+            return
+        self.stopping.set()
+        self.wakeup.set()
+        for _ in range(self.config.threads):
+            self.tasks.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in self.threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+        logger.info("Dispatcher %s stopped", self.name)
+
+    # -- the dispatcher thread ------------------------------------------------
+
+    def _loop(self):
+        session = SiteSession(self.db, self.config.server_url)
+        try:
+            self._restart(session)
+            while not self.stopping.is_set():
+                wait = self._poll(session)
+                self.wakeup.wait(wait)
+                self.wakeup.clear()
+        finally:
+            session.close()
+
+    def _restart(self, session):
+        """Process start: every site gets ServerRestartEvent and a full sync."""
+        session.manager.begin()
+        paths = marked_sites(session.root)
+        session.manager.abort()
+        for path in paths:
+            for attempt in range(1, STARTUP_TRIES + 1):
+                try:
+                    session.manager.begin()
+                    site = session.site(path)
+                    if site is None:
+                        session.manager.abort()
+                        break
+                    notify(ServerRestartEvent(Crontab.load()))
+                    session.manager.commit()
+                    break
+                except ConflictError:
+                    session.manager.abort()  # another worker synced: try again
+                    logger.info("Restart sync of %s: conflict %d", path, attempt)
+                except Exception:
+                    session.manager.abort()
+                    logger.exception("Restart sync of %s failed", path)
+                    break
+                finally:
+                    session.leave()
+            if self.stopping.is_set():
+                return
+
+    def _poll(self, session):
+        """One look at every site; returns how long to sleep."""
+        wait = self.config.poll_interval
+        try:
+            self._heartbeat(session)
+            session.manager.begin()
+            paths = marked_sites(session.root)
+            session.manager.abort()
+            for path in paths:
+                wait = min(wait, self._poll_site(session, path))
+        except Exception:
+            session.manager.abort()
+            logger.exception("Dispatcher %s: poll failed", self.name)
+        finally:
+            session.leave()
+            self.polls += 1
+        return max(wait, 0.0)
+
+    def _poll_site(self, session, path):
+        session.manager.begin()
+        try:
+            site = session.site(path)
+            if site is None:
+                return self.config.poll_interval
+            reclaim_lost_jobs(
+                site,
+                self.lease,
+                lambda worker: last_seen(session.root, worker),
+                manager=session.manager,
+            )
+            session.manager.begin()
+            site = session.site(path)
+            now = clock.now()
+            free = self._free_slots()
+            for job in IQueue(site).due_jobs(now):
+                if free <= 0:
+                    break
+                if self._hand_over(path, job.cron_uid):
+                    free -= 1
+            due = IQueue(site).next_due()
+            if due is None:
+                return self.config.poll_interval
+            return (due - clock.now()).total_seconds()
+        finally:
+            session.manager.abort()
+
+    def _heartbeat(self, session):
+        now = time.monotonic()
+        if self.last_beat is not None and now - self.last_beat < self.config.heartbeat:
+            return
+        session.manager.begin()
+        try:
+            beat(session.root, self.name, self.config.threads)
+            session.manager.commit()
+            self.last_beat = now
+        except ConflictError:
+            session.manager.abort()
+
+    def _free_slots(self):
+        with self.lock:
+            return self.config.threads - len(self.in_flight)
+
+    def _hand_over(self, path, uid):
+        with self.lock:
+            if (path, uid) in self.in_flight:
+                return False
+            self.in_flight.add((path, uid))
+        self.tasks.put((path, uid))
+        return True
+
+    # -- worker threads -------------------------------------------------------
+
+    def _work(self):
+        session = SiteSession(self.db, self.config.server_url)
+        try:
+            while True:
+                task = self.tasks.get()
+                if task is None:
+                    return
+                try:
+                    self._run_task(session, *task)
+                finally:
+                    with self.lock:
+                        self.in_flight.discard(task)
+                    self.wakeup.set()  # the run queued a next job: look again
+        finally:
+            session.close()
+
+    def _run_task(self, session, path, uid):
+        try:
+            session.manager.begin()
+            site = session.site(path)
+            job = IQueue(site).pending_job(uid) if site is not None else None
+            if job is None or job.begin_after > clock.now():
+                session.manager.abort()
+                return
+            claim_and_run(
+                site,
+                job,
+                self.name,
+                self.lease,
+                manager=session.manager,
+                misfire_grace=timedelta(seconds=self.config.misfire_grace),
+            )
+        except Exception:
+            session.manager.abort()
+            logger.exception("Dispatcher %s: job %s of %s failed", self.name, uid, path)
+        finally:
+            session.leave()

@@ -1,0 +1,92 @@
+"""The dispatcher's threads against the functional layer's real database."""
+
+from collective.cron import config
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.demo import DemoRunner
+from collective.cron.dispatcher import Dispatcher
+from collective.cron.interfaces import ICronManager
+from collective.cron.marker import marked_sites
+from collective.cron.workers import heartbeats
+from plone.app.testing import TEST_USER_ID
+from plone.app.testing import setRoles
+from tests.support.instances import wait_for
+from zope.component import getGlobalSiteManager
+from zope.component import getMultiAdapter
+from zope.component.hooks import setSite
+
+import pytest
+import transaction
+
+
+@pytest.fixture
+def db(functional):
+    return functional["zodbDB"]
+
+
+@pytest.fixture
+def start(db):
+    started = []
+
+    def start(**settings):
+        values = {"worker": "on", "poll-interval": "0.05", "worker-name": "test-worker"}
+        values.update(settings)
+        dispatcher = Dispatcher(db, config.load(values, environ={})).start()
+        started.append(dispatcher)
+        return dispatcher
+
+    yield start
+    for dispatcher in started:
+        dispatcher.stop()
+
+
+def committed(db):
+    return db.lastTransaction()
+
+
+def test_site_is_marked_for_workers(functional_portal):
+    assert marked_sites(functional_portal) == ["/plone"]
+
+
+def test_idle_worker_writes_only_its_heartbeat(db, functional_portal, start):
+    before = committed(db)
+    dispatcher = start(heartbeat="60")
+    wait_for(lambda: dispatcher.polls >= 20, 30, interval=0.05, message="20 polls")
+    dispatcher.stop()
+    transaction.begin()
+    records = heartbeats(functional_portal)
+    assert [record["name"] for record in records] == ["test-worker"]
+    # Exactly one transaction since `before`: the heartbeat.
+    written = [t.tid for t in db.storage.iterator() if t.tid > before]
+    assert len(written) == 1
+
+
+def test_runs_a_queued_job(db, functional_portal, start):
+    gsm = getGlobalSiteManager()
+    gsm.registerAdapter(DemoRunner, name="collective.cron.demo")
+    setSite(functional_portal)
+    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+    crontab = Crontab.load()
+    cron = Cron(name="collective.cron.demo", periodicity="@yearly", crontab=crontab)
+    crontab.save()
+    getMultiAdapter((functional_portal, cron), ICronManager).register_job(force=True)
+    transaction.commit()
+    start()
+
+    def logged():
+        transaction.begin()
+        return Crontab.load().by_uid(cron.uid).logs
+
+    try:
+        logs = wait_for(logged, 30, message="the job's log")
+    finally:
+        gsm.unregisterAdapter(DemoRunner, name="collective.cron.demo")
+    assert logs[0].status == 1
+    assert logs[0].details["worker"] == "test-worker"
+
+
+def test_stop_ends_every_thread(start):
+    dispatcher = start(threads="3")
+    assert len(dispatcher.threads) == 4
+    dispatcher.stop()
+    assert not any(thread.is_alive() for thread in dispatcher.threads)
