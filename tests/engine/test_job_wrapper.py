@@ -289,3 +289,42 @@ class TestMisfires:
         add_cron(name="mycronjob", periodicity="0 * * * *")
         set_now(datetime(2026, 1, 1, 9, 0, 30))
         assert run_due_jobs(portal)[0][:2] == (Status.OK, [])
+
+
+class TestOverrun:
+    def test_followed_by_one_run_and_skipped_slots_logged(self, portal, recording):
+        def long_run(runner):
+            set_now(datetime(2026, 1, 1, 8, 3, 30))  # the run took 2.5 minutes
+
+        recording.behaviour = long_run
+        cron = add_cron(name="mycronjob", periodicity="* * * * *")  # due 08:01
+        set_now(datetime(2026, 1, 1, 8, 1))
+        assert run_due_jobs(portal)[0][:2] == (Status.OK, [])
+        skipped, ran = logs_of(cron)
+        assert ran.status == Status.OK
+        assert skipped.status == Status.NOTRUN
+        assert skipped.messages == [
+            "Skipped 2 scheduled runs (2026-01-01 08:02:00, 2026-01-01 08:03:00): "
+            "the previous run was still running"
+        ]
+        [job] = IQueue(portal).jobs
+        assert job.begin_after == datetime(2026, 1, 1, 8, 4, tzinfo=UTC)
+        recording.behaviour = None
+        set_now(datetime(2026, 1, 1, 8, 4))
+        assert len(run_due_jobs(portal)) == 1  # one run, not a pile-up
+
+
+class TestHistoryApi:
+    def test_delete_some_and_all_logs(self, portal, recording):
+        from collective.cron.history import History
+
+        cron = add_cron(name="mycronjob", periodicity="@daily", logs_limit=10)
+        for minute in range(4):
+            set_now(datetime(2026, 1, 1, 8, minute))
+            run_now(portal, cron)
+        history = History(portal)
+        assert [log.date.minute for log in logs_of(cron)] == [3, 2, 1, 0]
+        history.delete(cron.uid, [0, 2])
+        assert [log.date.minute for log in logs_of(cron)] == [2, 0]
+        history.clear(cron.uid)
+        assert logs_of(cron) == []

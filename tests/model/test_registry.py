@@ -203,3 +203,13 @@ def test_partial_load_saves_only_its_crons(portal):
     partial.save()
     assert [c["uid"] for c in stored()] == ["1fd5b1c0f1d211e1"]
     assert mcrontab.Crontab.load(uids=["missing"]).crons == {}
+
+
+def test_new_crons_keep_crontab_order(portal):
+    api.portal.set_registry_record(RECORD_CRONTAB, list(REGISTRY_2X))
+    crontab = mcrontab.Crontab.load()
+    names = [f"added-{number}" for number in range(8)]
+    for name in names:
+        mcrontab.Cron(name=name, periodicity="@daily", crontab=crontab)
+    crontab.save()
+    assert [c["name"] for c in stored()] == ["mycronjob", "foo2editeé", *names]

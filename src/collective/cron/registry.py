@@ -190,7 +190,12 @@ class CrontabRegistryManager:
             uid for uid, text in texts.items() if not stored.unchanged(uid, text)
         }
         texts = self._stamp(texts, changed)
-        self._apply({uid: texts[uid] for uid in changed}, removed, stored)
+        # New crons are appended in crontab order (changed is a set).
+        self._apply(
+            {uid: text for uid, text in texts.items() if uid in changed},
+            removed,
+            stored,
+        )
         self._save_logs(texts, stored, changed)
         self._forget(removed)
         switched = crontab.activated != stored.activated

@@ -18,7 +18,7 @@ class HiddenProfiles:
     """Keep the uninstall profile out of the add-ons control panel."""
 
     def getNonInstallableProfiles(self):
-        return ["collective.cron:uninstall"]
+        return ["collective.cron:uninstall", "collective.cron:testing"]
 
     def getNonInstallableProducts(self):
         return ["collective.cron.upgrades"]

@@ -39,6 +39,7 @@ class CollectiveCronLayer(PloneSandboxLayer):
 
         self.loadZCML(package=plone.restapi)
         self.loadZCML(package=collective.cron)
+        self.loadZCML(package=collective.cron, name="testing.zcml")
 
     def setUpPloneSite(self, portal):
         applyProfile(portal, "collective.cron:default")

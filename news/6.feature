@@ -1,0 +1,1 @@
+GenericSetup `crons.xml` import step `collective.cron.setupCrons` and export step `collective.cron.exportCrons` (the 2.x format, plus user, logs_limit, timezone and misfire), with `IExportImporter`; the whole file is validated first and an error names the cron and the problem. @collective-cron-devs
