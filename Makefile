@@ -43,7 +43,7 @@ $(BIN)/python:
 
 $(INSTALL_STAMP): $(BIN)/python pyproject.toml constraints.txt
 	@echo "Installing Plone 6.2 and collective.cron into $(VENV) (first time: a few minutes)"
-	$(PIP_INSTALL) -e ".[test]" ruff
+	$(PIP_INSTALL) -e ".[test]" ruff i18ndude
 	@touch $@
 
 .PHONY: install
@@ -84,8 +84,19 @@ start: install instance ## Serve the instance on http://localhost:$(PORT) until 
 .PHONY: run
 run: install instance $(SITE_STAMP) start ## Install, create the site if needed and serve it
 
+.PHONY: browser
+browser: ## Install Debian's Chromium for the browser tests (never a downloaded build)
+	@command -v chromium >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's chromium for the browser tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq chromium chromium-driver >/dev/null; \
+		else \
+			echo "Chromium is missing: sudo apt-get install chromium chromium-driver"; \
+		fi; }
+
 .PHONY: test
-test: install ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
+test: install browser ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: lint
@@ -97,6 +108,14 @@ lint: install ## Check code style with ruff
 format: install ## Format code with ruff
 	$(BIN)/ruff check --fix src tests scripts bench
 	$(BIN)/ruff format src tests scripts bench
+
+.PHONY: i18n
+i18n: install ## Extract messages, update the .po files, compile the .mo files
+	cd src/collective/cron && $(CURDIR)/$(BIN)/i18ndude rebuild-pot \
+		--pot locales/collective.cron.pot --create collective.cron .
+	for po in src/collective/cron/locales/*/LC_MESSAGES/collective.cron.po; do \
+		$(BIN)/i18ndude sync --pot src/collective/cron/locales/collective.cron.pot $$po; done
+	$(BIN)/python scripts/compile_mo.py
 
 .PHONY: clean
 clean: ## Remove .venv, the instance (and its database) and caches

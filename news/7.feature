@@ -1,0 +1,1 @@
+The Cron Dashboard control panel (Site Setup > Add-on Configuration): crons with their schedule explained, next and last runs, global switch, bulk delete, worker and crontab warnings; add/edit forms with runner suggestions and a live explanation of the periodicity; cron page with run now, delete and logs; CSRF-protected changes; French translation. @collective-cron-devs

@@ -1,0 +1,1 @@
+"""The Cron Dashboard: a Classic UI control panel in Site Setup."""

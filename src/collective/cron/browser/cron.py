@@ -1,0 +1,125 @@
+"""@@cron?uid=...: one cron's settings, next runs, actions and logs."""
+
+from collective.cron import _
+from collective.cron import clock
+from collective.cron.browser.base import CronViewBase
+from collective.cron.history import History
+from collective.cron.interfaces import ICronManager
+from collective.cron.interfaces import IQueue
+from collective.cron.status import Status
+from plone.batching import Batch
+from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
+from zope.component import getMultiAdapter
+
+import json
+
+
+LOGS_PER_PAGE = 10
+
+
+class CronPage(CronViewBase):
+    template = ViewPageTemplateFile("templates/cron.pt")
+
+    def __call__(self):
+        self.crontab, self.cron = self.load_cron()
+        form = self.request.form
+        action = form.get("cron_action")
+        if action == "run-cron":
+            return self.run()
+        if action == "delete-cron":
+            return self.delete()
+        if "logdelete" in form:
+            return self.delete_logs()
+        if "logdeletetop" in form:
+            return self.delete_all_logs()
+        self.job = IQueue(self.context).job(self.cron.uid)
+        return self.template()
+
+    # -- actions --------------------------------------------------------------
+
+    def run(self):
+        self.check_post()
+        getMultiAdapter((self.context, self.cron), ICronManager).register_job(
+            force=True
+        )
+        self.message(
+            _("Cron ${cron} was queued", mapping={"cron": self.cron_label(self.cron)})
+        )
+        return self.request.response.redirect(self.cron_url(self.cron))
+
+    def delete(self):
+        self.check_post()
+        del self.crontab.crons[self.cron.uid]
+        self.crontab.save()
+        self.message(
+            _("Cron ${cron} was deleted", mapping={"cron": self.cron_label(self.cron)})
+        )
+        return self.request.response.redirect(self.dashboard_url)
+
+    def delete_logs(self):
+        self.check_post()
+        positions = self.request.form.get("logs_to_delete") or []
+        if isinstance(positions, str):
+            positions = [positions]
+        try:
+            positions = [int(position) for position in positions]
+        except ValueError:
+            positions = []
+        if positions:
+            self._history_ready()
+            History(self.context).delete(self.cron.uid, positions)
+            self.message(_("Selected logs have been deleted"))
+        else:
+            self.message(_("Select the logs to delete."), "warning")
+        return self.request.response.redirect(self.cron_url(self.cron))
+
+    def delete_all_logs(self):
+        self.check_post()
+        if not self.request.form.get("alllogs_to_delete"):
+            self.message(_("Tick the box to confirm that all logs go."), "warning")
+            return self.request.response.redirect(self.cron_url(self.cron))
+        History(self.context).clear(self.cron.uid)
+        self.message(_("All logs have been deleted"))
+        return self.request.response.redirect(self.cron_url(self.cron))
+
+    def _history_ready(self):
+        # 2.x logs still inside the registry JSON move to the history first.
+        History(self.context).ensure(self.cron.uid, self.cron.logs)
+
+    # -- display --------------------------------------------------------------
+
+    @property
+    def logs_batch(self):
+        start = int(self.request.form.get("b_start", 0) or 0)
+        return Batch(list(enumerate(self.cron.logs)), LOGS_PER_PAGE, start)
+
+    def log_rows(self):
+        for position, log in self.logs_batch:
+            details = log.details
+            yield {
+                "position": position,
+                "log": log,
+                "date": self.local_time(log.date),
+                "duration": details.get("duration"),
+                "traceback": details.get("traceback"),
+                "failure": log.status == Status.FAILURE,
+                "forced": details.get("forced", False),
+                "worker": details.get("worker", ""),
+            }
+
+    def next_runs(self, count=5):
+        if not (self.cron.activated and self.crontab.activated):
+            return []
+        times = self.cron.schedule.next_times(clock.now(), self.cron.tz, count)
+        return [self.local_time(moment) for moment in times]
+
+    @property
+    def environ_text(self):
+        return json.dumps(
+            self.cron.environ, indent=2, sort_keys=True, ensure_ascii=False
+        )
+
+    @property
+    def effective_timezone(self):
+        tz = self.cron.tz
+        return getattr(tz, "key", None) or str(tz)

@@ -1,0 +1,86 @@
+"""@@cron-settings: every cron of the site, the global switch, bulk delete."""
+
+from collective.cron import _
+from collective.cron.browser.base import CronViewBase
+from collective.cron.crontab import Crontab
+from collective.cron.interfaces import IQueue
+from collective.cron.workers import alive
+from plone.batching import Batch
+from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
+
+
+BATCH_SIZE = 50
+
+
+class CronDashboard(CronViewBase):
+    template = ViewPageTemplateFile("templates/dashboard.pt")
+
+    def __call__(self):
+        form = self.request.form
+        if "cron_toggle" in form:
+            return self.toggle_crontab()
+        if "delete_crons" in form or "uids_to_delete" in form:
+            return self.delete_crons()
+        self.crontab = Crontab.load()
+        self.queue = IQueue(self.context)
+        return self.template()
+
+    # -- actions --------------------------------------------------------------
+
+    def toggle_crontab(self):
+        self.check_post()
+        crontab = Crontab.load()
+        crontab.activated = not crontab.activated
+        crontab.save()
+        if crontab.activated:
+            self.message(_("The crontab was activated: crons run again."))
+        else:
+            self.message(_("The crontab was deactivated: no cron runs."), "warning")
+        return self.request.response.redirect(self.dashboard_url)
+
+    def delete_crons(self):
+        self.check_post()
+        uids = self.request.form.get("uids_to_delete") or []
+        if isinstance(uids, str):
+            uids = [uids]
+        crontab = Crontab.load()
+        deleted = [crontab.crons.pop(uid) for uid in uids if uid in crontab.crons]
+        if not deleted:
+            self.message(_("Select the crons to delete."), "warning")
+            return self.request.response.redirect(self.dashboard_url)
+        crontab.save()
+        for cron in deleted:
+            self.message(
+                _("Cron ${cron} was deleted", mapping={"cron": self.cron_label(cron)})
+            )
+        return self.request.response.redirect(self.dashboard_url)
+
+    # -- display --------------------------------------------------------------
+
+    @property
+    def batch(self):
+        crons = list(self.crontab.crons.values())
+        start = int(self.request.form.get("b_start", 0) or 0)
+        return Batch(crons, BATCH_SIZE, start)
+
+    def rows(self):
+        for cron in self.batch:
+            job = self.queue.job(cron.uid)
+            last = cron.last
+            yield {
+                "cron": cron,
+                "url": self.cron_url(cron),
+                "explanation": cron.explain(),
+                "timezone": cron.timezone
+                or _("site (${zone})", mapping={"zone": self.timezone_name}),
+                "next": self.local_time(
+                    job.begin_after if job is not None else cron.next
+                ),
+                "running": job is not None and job.running,
+                "last": last,
+                "last_date": self.local_time(last.date) if last is not None else "",
+            }
+
+    @property
+    def workers_alive(self):
+        return bool(alive(self.context))

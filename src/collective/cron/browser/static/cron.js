@@ -1,0 +1,113 @@
+/* collective.cron dashboard: confirmations, select-all, runner names and a
+ * live explanation of the periodicity. No dependency. */
+(function () {
+  "use strict";
+
+  function ready(callback) {
+    if (document.readyState !== "loading") {
+      callback();
+    } else {
+      document.addEventListener("DOMContentLoaded", callback);
+    }
+  }
+
+  function confirmations() {
+    document.querySelectorAll("button.cron-confirm").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        if (!window.confirm(button.getAttribute("data-confirm"))) {
+          event.preventDefault();
+        }
+      });
+    });
+  }
+
+  function selectAll() {
+    document.querySelectorAll("input.cron-select-all").forEach(function (box) {
+      box.addEventListener("change", function () {
+        box.closest("table")
+          .querySelectorAll('input[name="uids_to_delete"]')
+          .forEach(function (row) { row.checked = box.checked; });
+      });
+    });
+  }
+
+  function runnerNames() {
+    var input = document.getElementById("form-widgets-name");
+    if (input && document.getElementById("cron-runner-names")) {
+      input.setAttribute("list", "cron-runner-names");
+      input.setAttribute("autocomplete", "off");
+    }
+  }
+
+  function explanation() {
+    var layout = document.getElementById("layout-contents");
+    var periodicity = document.getElementById("form-widgets-periodicity");
+    var box = document.getElementById("cron-explanation");
+    if (!layout || !periodicity || !box) {
+      return;
+    }
+    var zone = document.getElementById("form-widgets-timezone");
+    var url = layout.getAttribute("data-explain-url");
+    var timer = null;
+    var text = box.querySelector(".cron-explanation-text");
+    var list = box.querySelector(".cron-explanation-next");
+    var zoneLabel = box.querySelector(".cron-explanation-zone");
+    periodicity.insertAdjacentElement("afterend", box);
+
+    function show(data) {
+      box.hidden = false;
+      list.replaceChildren();
+      if (!data.ok) {
+        box.classList.replace("alert-info", "alert-danger");
+        text.textContent = data.error;
+        zoneLabel.parentElement.hidden = true;
+        return;
+      }
+      box.classList.replace("alert-danger", "alert-info");
+      text.textContent = data.explanation;
+      zoneLabel.textContent = data.timezone;
+      zoneLabel.parentElement.hidden = false;
+      data.next.forEach(function (moment) {
+        var item = document.createElement("li");
+        item.textContent = moment;
+        list.appendChild(item);
+      });
+    }
+
+    function refresh() {
+      if (!periodicity.value.trim()) {
+        box.hidden = true;
+        return;
+      }
+      var query = new URLSearchParams({ periodicity: periodicity.value });
+      if (zone && zone.value && zone.value !== "--NOVALUE--") {
+        query.set("timezone", zone.value);
+      }
+      fetch(url + "?" + query.toString(), {
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) { return response.json(); })
+        .then(show)
+        .catch(function () { box.hidden = true; });
+    }
+
+    function later() {
+      window.clearTimeout(timer);
+      timer = window.setTimeout(refresh, 250);
+    }
+
+    periodicity.addEventListener("input", later);
+    if (zone) {
+      zone.addEventListener("change", later);
+    }
+    refresh();
+  }
+
+  ready(function () {
+    confirmations();
+    selectAll();
+    runnerNames();
+    explanation();
+  });
+})();

@@ -1,0 +1,148 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright.
+
+Against the functional layer's live WSGI server, with a dispatcher (worker
+threads) running on the same database: add a cron through the form (its
+periodicity explained live by cron.js), run it, see its log, delete it after
+the JavaScript confirmation. Screenshots go to test-artifacts/.
+"""
+
+from collective.cron import config
+from collective.cron.demo import DemoRunner
+from collective.cron.dispatcher import Dispatcher
+from pathlib import Path
+from plone.app.testing import SITE_OWNER_NAME
+from plone.app.testing import SITE_OWNER_PASSWORD
+from zope.component import getGlobalSiteManager
+
+import base64
+import os
+import pytest
+import shutil
+
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+TOKEN = base64.b64encode(f"{SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}".encode()).decode()
+
+
+def _chromium_or_skip():
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        reason = "playwright is not installed"
+    else:
+        reason = None if shutil.which(CHROMIUM) else f"{CHROMIUM} is missing"
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"the browser test must run in CI: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def worker(functional):
+    gsm = getGlobalSiteManager()
+    gsm.registerAdapter(DemoRunner, name="collective.cron.demo")
+    settings = config.load(
+        {"worker": "on", "poll-interval": "0.2", "worker-name": "browser-test"},
+        environ={},
+    )
+    dispatcher = Dispatcher(functional["zodbDB"], settings).start()
+    yield dispatcher
+    dispatcher.stop()
+    gsm.unregisterAdapter(DemoRunner, name="collective.cron.demo")
+
+
+@pytest.fixture
+def page(functional_portal):
+    _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+            ],
+        )
+        context = browser.new_context(
+            # Plone answers a login form, not a 401 challenge: send the
+            # credentials with every request.
+            extra_http_headers={"Authorization": f"Basic {TOKEN}"},
+            viewport={"width": 1280, "height": 900},
+        )
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_add_run_and_delete_in_chromium(page, functional_portal, worker):
+    from playwright.sync_api import expect
+
+    site = functional_portal.absolute_url()
+    page.goto(f"{site}/@@cron-settings")
+    expect(page.locator("h1")).to_have_text("Cron Dashboard")
+    page.get_by_role("link", name="Add a task").click()
+
+    # The name field offers the registered runners.
+    name = page.locator("#form-widgets-name")
+    expect(name).to_have_attribute("list", "cron-runner-names")
+    assert "collective.cron.demo" in page.locator(
+        "#cron-runner-names option"
+    ).evaluate_all("options => options.map(o => o.value)")
+    name.fill("collective.cron.demo")
+
+    # The periodicity is explained while it is typed, errors included.
+    periodicity = page.locator("#form-widgets-periodicity")
+    explanation = page.locator("#cron-explanation")
+    periodicity.fill("61 * * * *")
+    expect(explanation).to_contain_text("Invalid periodicity '61 * * * *': bad minute")
+    periodicity.fill("*/5 * * * *")
+    expect(explanation).to_contain_text("Every fifth minute of every hour")
+    expect(page.locator(".cron-explanation-next li")).to_have_count(5)
+    page.locator("#form-widgets-senviron").fill('{"greeting": "Bonjour"}')
+    page.screenshot(path=str(ARTIFACTS / "cron-add-form.png"), full_page=True)
+    page.locator("#form-buttons-add").click()
+
+    expect(page.locator("#global_statusmessage")).to_contain_text(
+        "A new cron was added"
+    )
+    expect(page.locator(".cron-no-worker")).to_have_count(0)  # the worker is alive
+    row = page.locator("table.cron-table tbody tr")
+    expect(row).to_have_count(1)
+    expect(row).to_contain_text("Every fifth minute of every hour")
+    expect(row).to_contain_text("never")
+
+    # Run it now: the worker runs it and the log shows.
+    row.get_by_role("link", name="collective.cron.demo").click()
+    page.get_by_role("button", name="Run now", exact=True).click()
+    expect(page.locator("#global_statusmessage")).to_contain_text("was queued")
+    for _ in range(40):  # bounded: 40 reloads, 20 s at most
+        if page.locator(".cron-logs tbody tr").count():
+            break
+        page.wait_for_timeout(500)
+        page.reload()
+    expect(page.locator(".cron-logs tbody tr")).to_have_count(1)
+    expect(page.locator(".cron-logs")).to_contain_text("OK")
+    expect(page.locator(".cron-logs-count")).to_contain_text("1/1 last logs")
+    page.screenshot(path=str(ARTIFACTS / "cron-page.png"), full_page=True)
+
+    page.get_by_role("link", name="Cron Dashboard").first.click()
+    expect(page.locator("table.cron-table tbody tr")).to_contain_text("OK")
+    page.screenshot(path=str(ARTIFACTS / "cron-dashboard.png"), full_page=True)
+
+    # Delete from the dashboard: refused confirmation keeps it, accepted deletes.
+    page.locator('input[name="uids_to_delete"]').check()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("table.cron-table tbody tr")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Send", exact=True).click()
+    expect(page.locator("#global_statusmessage")).to_contain_text("was deleted")
+    expect(page.locator("table.cron-table")).to_have_count(0)
