@@ -99,6 +99,11 @@ browser: ## Install Debian's Chromium for the browser tests (never a downloaded 
 test: install browser ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+.PHONY: bench
+bench: install ## Run the benchmarks (bench/, about 10 minutes) and print one table
+	$(PIP_INSTALL) -e ".[test,bench]"
+	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
+
 .PHONY: lint
 lint: install ## Check code style with ruff
 	$(BIN)/ruff check src tests scripts bench

@@ -81,12 +81,11 @@ def parse_date(text):
         return clock.as_utc(text)
     if not isinstance(text, str):
         return None
-    for parser in (lambda t: datetime.strptime(t, DATE_FORMAT), datetime.fromisoformat):
-        try:
-            return clock.as_utc(parser(text.strip()))
-        except ValueError:
-            continue
-    return None
+    try:
+        # fromisoformat reads the 2.x format too, and is much faster than strptime.
+        return clock.as_utc(datetime.fromisoformat(text.strip()))
+    except ValueError:
+        return None
 
 
 def _cut(text, limit):
@@ -460,17 +459,18 @@ class Crontab:
         return manager
 
     @classmethod
-    def load(cls, data=None, activated=None, uids=None):
+    def load(cls, data=None, activated=None, uids=None, logs=True):
         """The crontab stored in the site registry, or built from `data`.
 
         `data` is a list of crons as JSON texts or mappings (the registry
         format of 2.x); a bad cron raises InvalidCron naming it.
         `uids` loads only these crons from the registry (a job needs one cron,
         not 10,000); saving such a crontab writes and deletes only them.
+        `logs=False` skips reading the run history (for settings only).
         """
         if data is None:
             crontab = cls()
-            crontab.manager.load(uids=uids)
+            crontab.manager.load(uids=uids, logs=logs)
             return crontab
         crontab = cls(activated=True if activated is None else activated)
         for position, item in enumerate(data, start=1):

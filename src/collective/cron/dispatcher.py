@@ -15,7 +15,7 @@ from collective.cron import logger
 from collective.cron.crontab import Crontab
 from collective.cron.events import ServerRestartEvent
 from collective.cron.interfaces import IQueue
-from collective.cron.job import claim_and_run
+from collective.cron.job import claim_and_run_many
 from collective.cron.job import reclaim_lost_jobs
 from collective.cron.marker import marked_sites
 from collective.cron.workers import beat
@@ -36,6 +36,8 @@ import transaction
 
 
 STARTUP_TRIES = 3
+# Jobs a worker thread claims in one commit (when that many are due).
+BATCH_SIZE = 16
 
 
 class SiteSession:
@@ -92,7 +94,8 @@ class Dispatcher:
         self.name = config.worker_name
         self.lease = timedelta(seconds=config.lease)
         self.tasks = queue.Queue()
-        self.in_flight = set()
+        self.in_flight = set()  # (site path, cron uid) handed out
+        self.tasks_in_flight = 0
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.wakeup = threading.Event()
@@ -193,32 +196,52 @@ class Dispatcher:
         return max(wait, 0.0)
 
     def _poll_site(self, session, path):
+        """Hand out the site's due jobs; return seconds until the next one."""
         session.manager.begin()
         try:
             site = session.site(path)
             if site is None:
                 return self.config.poll_interval
-            reclaim_lost_jobs(
-                site,
-                self.lease,
-                lambda worker: last_seen(session.root, worker),
-                manager=session.manager,
-            )
-            session.manager.begin()
-            site = session.site(path)
             now = clock.now()
-            free = self._free_slots()
-            for job in IQueue(site).due_jobs(now):
-                if free <= 0:
-                    break
-                if self._hand_over(path, job.cron_uid):
-                    free -= 1
-            due = IQueue(site).next_due()
-            if due is None:
+            pending, running, next_due = IQueue(site).look(now)
+            if any(job.lease_until < now for job in running):
+                reclaim_lost_jobs(
+                    site,
+                    self.lease,
+                    lambda worker: last_seen(session.root, worker),
+                    manager=session.manager,
+                    now=now,
+                    running=running,
+                )
+            self._hand_out(path, [job.cron_uid for job in pending])
+            if next_due is None:
                 return self.config.poll_interval
-            return (due - clock.now()).total_seconds()
+            if pending:
+                return self.config.poll_interval  # the workers wake us up
+            return (next_due - clock.now()).total_seconds()
         finally:
             session.manager.abort()
+
+    def _hand_out(self, path, uids):
+        """Split due jobs not yet handed out among the free worker threads.
+
+        Jobs go in batches (claimed in one commit each), at most BATCH_SIZE.
+        """
+        with self.lock:
+            free = self.config.threads - self.tasks_in_flight
+            uids = [uid for uid in uids if (path, uid) not in self.in_flight]
+            if free <= 0 or not uids:
+                return
+            size = min(BATCH_SIZE, max(1, -(-len(uids) // self.config.threads)))
+            batches = [
+                uids[start : start + size] for start in range(0, len(uids), size)
+            ]
+            batches = batches[:free]
+            for batch in batches:
+                self.in_flight.update((path, uid) for uid in batch)
+                self.tasks_in_flight += 1
+        for batch in batches:
+            self.tasks.put((path, batch))
 
     def _heartbeat(self, session):
         now = time.monotonic()
@@ -232,18 +255,6 @@ class Dispatcher:
         except ConflictError:
             session.manager.abort()
 
-    def _free_slots(self):
-        with self.lock:
-            return self.config.threads - len(self.in_flight)
-
-    def _hand_over(self, path, uid):
-        with self.lock:
-            if (path, uid) in self.in_flight:
-                return False
-            self.in_flight.add((path, uid))
-        self.tasks.put((path, uid))
-        return True
-
     # -- worker threads -------------------------------------------------------
 
     def _work(self):
@@ -253,26 +264,34 @@ class Dispatcher:
                 task = self.tasks.get()
                 if task is None:
                     return
+                path, uids = task
                 try:
-                    self._run_task(session, *task)
+                    self._run_task(session, path, uids)
                 finally:
                     with self.lock:
-                        self.in_flight.discard(task)
-                    self.wakeup.set()  # the run queued a next job: look again
+                        self.in_flight.difference_update((path, uid) for uid in uids)
+                        self.tasks_in_flight -= 1
+                    self.wakeup.set()  # runs queued next jobs: look again
         finally:
             session.close()
 
-    def _run_task(self, session, path, uid):
+    def _run_task(self, session, path, uids):
         try:
             session.manager.begin()
             site = session.site(path)
-            job = IQueue(site).pending_job(uid) if site is not None else None
-            if job is None or job.begin_after > clock.now():
+            if site is None:
                 session.manager.abort()
                 return
-            claim_and_run(
+            queue = IQueue(site)
+            now = clock.now()
+            jobs = [queue.pending_job(uid) for uid in uids]
+            jobs = [job for job in jobs if job is not None and job.begin_after <= now]
+            if not jobs:
+                session.manager.abort()
+                return
+            claim_and_run_many(
                 site,
-                job,
+                jobs,
                 self.name,
                 self.lease,
                 manager=session.manager,
@@ -280,6 +299,8 @@ class Dispatcher:
             )
         except Exception:
             session.manager.abort()
-            logger.exception("Dispatcher %s: job %s of %s failed", self.name, uid, path)
+            logger.exception(
+                "Dispatcher %s: jobs %s of %s failed", self.name, uids, path
+            )
         finally:
             session.leave()

@@ -32,10 +32,16 @@ class History:
         self.site = site
 
     def _storage(self, create=False):
+        # Kept once found: reading a Plone site's annotations costs a schema
+        # lookup, and a run asks many times.
+        storage = getattr(self, "_found", None)
+        if storage is not None:
+            return storage
         annotations = IAnnotations(self.site)
         storage = annotations.get(ANNOTATION_KEY)
         if storage is None and create:
             storage = annotations[ANNOTATION_KEY] = OOBTree()
+        self._found = storage
         return storage
 
     def __contains__(self, uid):

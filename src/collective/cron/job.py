@@ -152,6 +152,7 @@ class JobRun:
         self.worker = worker
         self.misfire_grace = misfire_grace
         self.queue = IQueue(site)
+        self.history = History(site)
 
     def _still_ours(self):
         """False when the job was taken from us (our lease expired)."""
@@ -314,7 +315,7 @@ class JobRun:
 
     def _add_log(self, cron, log):
         legacy = getattr(self, "legacy_logs", cron.logs)
-        History(self.site).add(cron.uid, log, cron.logs_limit, legacy=legacy)
+        self.history.add(cron.uid, log, cron.logs_limit, legacy=legacy)
         cron.logs.insert(0, log)
         del cron.logs[cron.logs_limit :]
 
@@ -366,7 +367,7 @@ class JobRun:
 
         Read again: an admin may have edited or deleted the cron meanwhile.
         """
-        crontab = Crontab.load(uids=[self.job.cron_uid])
+        crontab = Crontab.load(uids=[self.job.cron_uid], logs=False)
         cron = crontab.crons.get(self.job.cron_uid)
         if cron is None or not is_scheduled(cron):
             self.queue.finish(self.job)
@@ -393,31 +394,56 @@ def claim_and_run(site, job, worker, lease, manager=None, misfire_grace=MISFIRE_
     Returns the run's result, or None when another worker claimed the job
     first (our claim conflicted) or the job was dropped.
     """
+    results = claim_and_run_many(site, [job], worker, lease, manager, misfire_grace)
+    return results[0] if results else None
+
+
+def claim_and_run_many(
+    site, jobs, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE
+):
+    """Claim several due jobs in one committed transaction, then run each.
+
+    One claim commit for a batch costs much less per job than one each (see
+    docs/performance.md). A conflict means another worker took some of them:
+    nothing is claimed, and the jobs still pending are handed out again.
+    Returns the results of the runs.
+    """
     manager = manager or transaction.manager
     try:
-        claim(site, job, worker, lease)
+        for job in jobs:
+            claim(site, job, worker, lease)
         manager.commit()
     except ConflictError:
         manager.abort()
-        return None
-    run = JobRun(
-        site, job, Commits(manager), worker=worker, misfire_grace=misfire_grace
-    )
-    return run.execute()
+        return []
+    results = []
+    for job in jobs:
+        run = JobRun(
+            site, job, Commits(manager), worker=worker, misfire_grace=misfire_grace
+        )
+        result = run.execute()
+        if result is not None:
+            results.append(result)
+    return results
 
 
-def reclaim_lost_jobs(site, lease, last_seen, manager=None, now=None):
+def reclaim_lost_jobs(site, lease, last_seen, manager=None, now=None, running=None):
     """Give back running jobs whose worker is gone; return how many.
 
     A job is lost when its lease ended and its worker has not sent a
     heartbeat for `lease` (a timedelta); `last_seen(worker)` tells when it did.
     Each is logged FAILURE "interrupted: worker lost" and rescheduled, in a
     committed transaction of its own (a conflict: another worker did it).
+    `running`: the running jobs, when the caller has just listed them.
     """
     now = now or clock.now()
     manager = manager or transaction.manager
+    if running is None:
+        expired = IQueue(site).expired_leases(now)
+    else:
+        expired = [job for job in running if job.lease_until < now]
     count = 0
-    for job in IQueue(site).expired_leases(now):
+    for job in expired:
         seen = last_seen(job.worker)
         if seen is not None and seen + lease >= now:
             continue  # the worker is alive: its run goes on

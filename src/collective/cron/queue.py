@@ -102,10 +102,16 @@ class Queue:
         self.context = context
 
     def _storage(self, create=False):
+        # Kept once found: reading a Plone site's annotations costs a schema
+        # lookup, and a run asks many times.
+        storage = getattr(self, "_found", None)
+        if storage is not None:
+            return storage
         annotations = IAnnotations(self.context)
         storage = annotations.get(ANNOTATION_KEY)
         if storage is None and create:
             storage = annotations[ANNOTATION_KEY] = JobStorage()
+        self._found = storage
         return storage
 
     def _scan(self, now=None):
@@ -180,6 +186,20 @@ class Queue:
         due, _ = self._scan(now)
         pending = [job for job in due if not job.running]
         return pending if limit is None else pending[:limit]
+
+    def look(self, now=None):
+        """One pass for a dispatcher: (pending due jobs, running jobs, when
+        the next pending job is due or None)."""
+        due, upcoming = self._scan(now)
+        pending = [job for job in due if not job.running]
+        running = [job for job in due if job.running]
+        if pending:
+            next_due = pending[0].begin_after
+        elif upcoming is not None:
+            next_due = datetime.fromtimestamp(upcoming / 1000, UTC)
+        else:
+            next_due = None
+        return pending, running, next_due
 
     def next_due(self, now=None):
         """When the earliest pending job is due (aware UTC), or None."""

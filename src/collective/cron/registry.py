@@ -29,6 +29,7 @@ from zope.component.hooks import getSite
 from zope.interface import implementer
 
 import json
+import re
 import threading
 
 
@@ -68,6 +69,30 @@ def site_timezone():
         return get_timezone(name)
     except ValueError:
         return UTC
+
+
+# Both 2.x and our JSON write `"uid": "..."`; environ may hold such a pair
+# too, so every match is a candidate, confirmed by parsing the text.
+_UID = re.compile(r'"uid": "((?:[^"\\]|\\.)*)"')
+_uid_indexes = threading.local()
+
+
+def _uid_index(texts):
+    """uid -> positions of candidate texts, cached while the stored list is
+    the same object (a job reads one cron among 10,000 at each run)."""
+    cached = getattr(_uid_indexes, "cached", None)
+    if cached is not None and cached[0] is texts:
+        return cached[1]
+    index = {}
+    for position, text in enumerate(texts):
+        for match in _UID.findall(text):
+            try:
+                uid = json.loads(f'"{match}"')
+            except ValueError:
+                continue
+            index.setdefault(uid, []).append(position)
+    _uid_indexes.cached = (texts, index)
+    return index
 
 
 def _uid_of(text):
@@ -122,19 +147,22 @@ class CrontabRegistryManager:
         value = self.registry.records[RECORD_ACTIVATED].value
         return True if value is None else bool(value)
 
-    def load(self, uids=None):
+    def load(self, uids=None, logs=True):
         """Fill the crontab with the stored crons; remember what was stored.
 
-        uids: load only these crons.
+        uids: load only these crons; logs=False: leave the history unread.
         """
         crontab = self.crontab
-        texts = self.crons
         if uids is not None:
-            texts = self._select(texts, set(uids))
-        history = _history()
+            texts = self._select(
+                self.registry.records[RECORD_CRONTAB].value or [], set(uids)
+            )
+        else:
+            texts = self.crons
+        history = _history() if logs else None
         crontab.activated = self.activated
         crontab.crons.clear()
-        raw, logs = {}, {}
+        raw, loaded_logs = {}, {}
         for position, text in enumerate(texts, start=1):
             try:
                 cron = Cron.load(text, crontab=crontab)
@@ -144,24 +172,15 @@ class CrontabRegistryManager:
             if recorded is not None:
                 cron.logs = recorded
             raw[cron.uid] = text
-            logs[cron.uid] = _dumped_logs(cron)
-        crontab._stored = StoredState(crontab.activated, raw, logs)
+            loaded_logs[cron.uid] = _dumped_logs(cron)
+        crontab._stored = StoredState(crontab.activated, raw, loaded_logs)
 
     @staticmethod
     def _select(texts, uids):
-        # Both 2.x and our JSON write `"uid": "..."`: a cheap text test first,
-        # then a parse of the few candidates.
-        candidates = set()
-        for uid in uids:
-            needle = json.dumps({"uid": uid})[1:-1]
-            candidates.update(
-                index for index, text in enumerate(texts) if needle in text
-            )
-        return [
-            texts[index]
-            for index in sorted(candidates)
-            if _uid_of(texts[index]) in uids
-        ]
+        """The stored texts of these crons, in crontab order."""
+        index = _uid_index(texts)
+        positions = sorted({p for uid in uids for p in index.get(uid, ())})
+        return [texts[p] for p in positions if _uid_of(texts[p]) in uids]
 
     def save(self):
         """Store what changed; return the uids added, changed or removed.

@@ -1,0 +1,159 @@
+"""Scale: 10, 1,000 and 10,000 crons in a real Plone site.
+
+Zope in this process on a FileStorage. For each size: Crontab.load(); saving
+one edited cron (commit included); a full synchronisation of an empty queue
+(commit included); the dashboard's first page rendered; and bytes committed
+per run of a no-op cron due every second (claim + run, as a worker does).
+
+    .venv/bin/python bench/bench_scale.py [--repeat 3]
+"""
+
+from common import create_site
+from common import emit
+from common import register_noop
+from common import start_zope
+from datetime import datetime
+from datetime import timedelta
+
+import argparse
+import tempfile
+import time
+import transaction
+
+
+SIZES = (10, 1_000, 10_000)
+
+
+def timed(function):
+    began = time.perf_counter()
+    function()
+    return (time.perf_counter() - began) * 1000
+
+
+def fill(size):
+    from collective.cron.crontab import Cron
+    from collective.cron.crontab import Crontab
+
+    transaction.begin()
+    crontab = Crontab()
+    for number in range(size):
+        Cron(
+            name=f"idle-{number}",
+            periodicity="0 0 1 1 *",
+            environ={"number": number, "target": "/Plone/news"},
+            crontab=crontab,
+        )
+    Cron(uid="noop", name="bench-noop", periodicity="* * * * * *", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+
+
+def measure(site, size, repeat):
+    from collective.cron.crontab import Crontab
+    from collective.cron.interfaces import ICollectiveCronLayer
+    from collective.cron.interfaces import ICrontabManager
+    from collective.cron.interfaces import IQueue
+    from collective.cron.job import claim_and_run
+    from collective.cron.testing import set_now
+    from zope.component import getMultiAdapter
+    from zope.interface import alsoProvides
+
+    results = {"load": [], "save": [], "sync": [], "render": [], "bytes": []}
+    start = datetime(2030, 1, 1)
+    set_now(start)
+    fill(size)
+    for turn in range(repeat):
+        transaction.begin()
+        results["load"].append(timed(Crontab.load))
+        crontab = Crontab.load()
+        cron = next(iter(crontab))
+
+        def save_one(crontab=crontab, cron=cron, turn=turn):
+            cron.environ = {"turn": turn}
+            crontab.save()
+            transaction.commit()
+
+        results["save"].append(timed(save_one))
+
+        def full_sync():
+            IQueue(site).clear()
+            getMultiAdapter((site, Crontab.load()), ICrontabManager).synchronize()
+            transaction.commit()
+
+        results["sync"].append(timed(full_sync))
+        alsoProvides(site.REQUEST, ICollectiveCronLayer)  # as the publisher does
+        view = site.restrictedTraverse("@@cron-settings")
+        results["render"].append(timed(view))
+        transaction.abort()
+
+        storage = site._p_jar.db().storage
+        queue = IQueue(site)
+        runs = 50
+        before = storage.getSize()
+        for _ in range(runs):
+            start += timedelta(seconds=1)
+            set_now(start)
+            transaction.begin()
+            job = queue.pending_job("noop")
+            claim_and_run(site, job, "bench", timedelta(minutes=5))
+        results["bytes"].append((storage.getSize() - before) / runs)
+        start += timedelta(seconds=2)
+        set_now(start)
+    set_now(None)
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        app = start_zope(directory)
+        site = create_site(app)
+        register_noop()
+        # Warm up: the first render compiles the page templates.
+        from collective.cron.interfaces import ICollectiveCronLayer
+        from zope.interface import alsoProvides
+
+        alsoProvides(site.REQUEST, ICollectiveCronLayer)
+        site.restrictedTraverse("@@cron-settings")()
+        transaction.abort()
+        by_size = {}
+        for size in SIZES:
+            results = measure(site, size, args.repeat)
+            by_size[size] = results
+            emit("scale", f"Crontab.load(), {size} crons", results["load"], "ms")
+            emit(
+                "scale",
+                f"save one edited cron + commit, {size} crons",
+                results["save"],
+                "ms",
+            )
+            emit(
+                "scale",
+                f"full synchronisation + commit, {size} crons",
+                results["sync"],
+                "ms",
+            )
+            emit(
+                "scale",
+                f"dashboard first page render, {size} crons",
+                results["render"],
+                "ms",
+            )
+            emit(
+                "scale",
+                f"bytes committed per run, {size} crons",
+                results["bytes"],
+                "bytes",
+            )
+        ratio = [
+            big / small
+            for big, small in zip(by_size[10_000]["bytes"], by_size[10]["bytes"])
+        ]
+        emit("scale", "bytes per run, 10,000 crons / 10 crons", ratio, "x")
+        site._p_jar.db().close()
+
+
+if __name__ == "__main__":
+    main()

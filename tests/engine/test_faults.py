@@ -1,0 +1,178 @@
+"""Faults: a runner that outlives its lease, admins editing while runs commit,
+and the ZEO server restarting under running workers.
+
+Real threads and processes need real time: every wait is bounded.
+"""
+
+from collective.cron import config
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.demo import DemoRunner
+from collective.cron.dispatcher import Dispatcher
+from collective.cron.interfaces import ICronManager
+from collective.cron.status import Status
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from tests.support.instances import Instance
+from tests.support.instances import ZEOServer
+from tests.support.instances import wait_for
+from ZODB.POSException import ConflictError
+from zope.component import getGlobalSiteManager
+from zope.component import getMultiAdapter
+from zope.component.hooks import setSite
+
+import pytest
+import time
+import transaction
+
+
+@pytest.fixture
+def demo_runner():
+    gsm = getGlobalSiteManager()
+    gsm.registerAdapter(DemoRunner, name="collective.cron.demo")
+    yield
+    gsm.unregisterAdapter(DemoRunner, name="collective.cron.demo")
+
+
+@pytest.fixture
+def dispatcher(functional, demo_runner):
+    started = []
+
+    def start(**settings):
+        values = {"worker": "on", "poll-interval": "0.1", "worker-name": "fault-worker"}
+        values.update(settings)
+        worker = Dispatcher(functional["zodbDB"], config.load(values, environ={}))
+        started.append(worker.start())
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def fresh_logs(uid):
+    transaction.begin()
+    return Crontab.load(uids=[uid]).by_uid(uid).logs
+
+
+def test_runner_outliving_its_lease_is_not_taken_back(functional_portal, dispatcher):
+    """The lease lasts while the worker's heartbeats come: no second run."""
+    setSite(functional_portal)
+    crontab = Crontab.load()
+    cron = Cron(
+        name="collective.cron.demo",
+        periodicity="@yearly",
+        environ={"sleep": 2.5},
+        crontab=crontab,
+    )
+    crontab.save()
+    getMultiAdapter((functional_portal, cron), ICronManager).register_job(force=True)
+    transaction.commit()
+    dispatcher(lease="1", heartbeat="0.2", threads="2")
+    logs = wait_for(lambda: fresh_logs(cron.uid), 30, message="the slow run's log")
+    time.sleep(1.5)  # leave the other thread time to take the job back (it must not)
+    logs = fresh_logs(cron.uid)
+    assert [log.status for log in logs] == [Status.OK]
+    assert logs[0].details["duration"] >= 2.5
+
+
+def test_admin_edits_while_runs_commit(functional_portal, dispatcher):
+    """Edits through the API while every cron runs each second: none lost,
+    no log lost."""
+    setSite(functional_portal)
+    uids = [f"c{n}" for n in range(4)]
+    crontab = Crontab.load()
+    for uid in uids:
+        Cron(
+            uid=uid,
+            name="collective.cron.demo",
+            periodicity="* * * * * *",
+            logs_limit=25,
+            crontab=crontab,
+        )
+    crontab.save()
+    transaction.commit()
+    dispatcher(threads="2")
+    wait_for(lambda: all(fresh_logs(uid) for uid in uids), 30, message="first runs")
+
+    edits = 0
+    deadline = time.monotonic() + 6
+    while time.monotonic() < deadline and edits < 60:
+        uid = uids[edits % len(uids)]
+        for _ in range(5):  # what Zope's publisher does on a conflict
+            try:
+                transaction.begin()
+                crontab = Crontab.load()
+                crontab.by_uid(uid).environ = {"edit": edits}
+                crontab.save()
+                transaction.commit()
+                break
+            except ConflictError:
+                transaction.abort()
+        else:
+            pytest.fail(f"edit {edits} conflicted 5 times")
+        edits += 1
+        time.sleep(0.05)
+    time.sleep(1.5)  # let the runs under way finish
+
+    transaction.begin()
+    crontab = Crontab.load()
+    last_edit = {uids[n % len(uids)]: n for n in range(edits)}
+    for uid in uids:
+        assert crontab.by_uid(uid).environ == {"edit": last_edit[uid]}
+        logs = [log for log in crontab.by_uid(uid).logs if log.status != Status.NOTRUN]
+        due = sorted(
+            datetime.strptime(log.details["due"], "%Y-%m-%d %H:%M:%S") for log in logs
+        )
+        assert len(due) == len(set(due)), f"{uid}: a second ran twice"
+        steady = [moment for moment in due if moment > due[0]]
+        gaps = {b - a for a, b in zip(steady, steady[1:])}
+        assert gaps <= {timedelta(seconds=1)}, (
+            f"{uid}: a run or its log was lost: {due}"
+        )
+    assert edits >= 20
+
+
+def test_workers_survive_a_zeo_restart(tmp_path):
+    zeo = ZEOServer(tmp_path / "zeo").start()
+    worker = Instance(
+        tmp_path / "w1",
+        zeo=zeo,
+        product_config={"worker": "on", "poll-interval": "0.2", "heartbeat": "0.5"},
+    )
+    try:
+        worker.create_site()
+        worker.start()
+        worker.set_crons(
+            [
+                {
+                    "uid": "tick",
+                    "name": "collective.cron.demo",
+                    "periodicity": "* * * * * *",
+                    "activated": True,
+                    "logs_limit": 25,
+                }
+            ]
+        )
+        wait_for(
+            lambda: len(worker.cron("tick")["logs"]) >= 2, 30, message="first runs"
+        )
+        zeo.stop()
+        time.sleep(3)  # the database is away: workers poll into the void
+        restarted = datetime.now(UTC).replace(tzinfo=None)
+        zeo.start()
+        logs = wait_for(
+            lambda: [
+                log
+                for log in worker.cron("tick")["logs"]
+                if datetime.strptime(log["due"], "%Y-%m-%d %H:%M:%S") > restarted
+            ],
+            60,
+            message="runs after the ZEO restart",
+        )
+        assert worker.process.running()
+        assert {log["status_title"] for log in logs} == {"OK"}
+    finally:
+        worker.stop()
+        zeo.stop()
