@@ -36,6 +36,7 @@ SCENARIOS = [
     ),
     ("bench_scale.py", ["--repeat", "3"], ["--repeat", "1"]),
     ("bench_idle.py", ["--seconds", "62"], ["--seconds", "12"]),
+    ("bench_cluster.py", ["--crons", "150"], ["--crons", "20"]),
     ("bench_dst.py", [], []),
 ]
 
@@ -73,9 +74,7 @@ def main():
         f"{platform.machine()}, {__import__('os').cpu_count()} cores, "
         f"{time.monotonic() - began:.0f} s"
     )
-    print(
-        "median (min-max) over repeated runs; peer = APScheduler 3.11 + SQLite unless noted"
-    )
+    print("median (min-max) over repeated runs; peer: APScheduler 3.11 + SQLite")
     print()
     print("| scenario | figure | unit | collective.cron | peer | us/peer |")
     print("|---|---|---|---|---|---|")

@@ -1,0 +1,1 @@
+`make bench`: punctuality, throughput, floor, scale, idle and DST benchmarks with APScheduler 3 + SQLite, croniter and a bare ZODB commit measured in the same run (`docs/performance.md`); fault tests for a runner outliving its lease, edits while runs commit, a ZEO restart, and a killed worker. Workers claim due jobs in batches and runs read less. @collective-cron-devs
