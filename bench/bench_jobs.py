@@ -10,67 +10,18 @@ the bytes committed per run; a bare one-object commit is measured beside it.
     .venv/bin/python bench/bench_jobs.py [--runs 300] [--repeat 3]
 """
 
+from common import bare_commit_ms
+from common import create_site
+from common import register_noop
+from common import start_zope
 from datetime import datetime
 from datetime import timedelta
-from pathlib import Path
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
-
-
-REPO = Path(__file__).resolve().parents[1]
-
-
-def start_zope(directory):
-    """Zope configured like the development instance, on a temporary FileStorage."""
-    etc = Path(directory) / "etc"
-    for sub in ("etc", "var/log", "var/cache", "var/filestorage", "var/blobstorage"):
-        (Path(directory) / sub).mkdir(parents=True, exist_ok=True)
-    os.environ["COLLECTIVE_CRON_WORKER"] = "off"  # the bench drives runs itself
-    template = (REPO / "etc" / "zope.conf.in").read_text()
-    config = template.replace("@INSTANCE@", str(directory)).replace("@PORT@", "8080")
-    (etc / "zope.conf").write_text(config)
-    (etc / "site.zcml").write_text((REPO / "etc" / "site.zcml").read_text())
-    from Zope2.Startup.run import make_wsgi_app
-
-    make_wsgi_app({}, str(etc / "zope.conf"))
-    import Zope2
-
-    return Zope2.app()
-
-
-def create_site(app):
-    from AccessControl.SecurityManagement import newSecurityManager
-    from Products.CMFPlone.factory import addPloneSite
-    from Testing.makerequest import makerequest
-    from zope.component.hooks import setSite
-    from zope.globalrequest import setRequest
-
-    import transaction
-
-    app = makerequest(app)
-    setRequest(app.REQUEST)
-    app.acl_users._doAddUser("bench", "bench", ["Manager"], [])
-    newSecurityManager(None, app.acl_users.getUser("bench").__of__(app.acl_users))
-    site = addPloneSite(app, "Plone", extension_ids=["collective.cron:default"])
-    setSite(site)
-    transaction.commit()
-    return site
-
-
-def register_noop():
-    from collective.cron.crontab import Runner
-    from zope.component import getGlobalSiteManager
-
-    class Noop(Runner):
-        def run(self):
-            return None
-
-    getGlobalSiteManager().registerAdapter(Noop, name="bench-noop")
 
 
 def fill_crontab(size):
@@ -120,22 +71,6 @@ def measure_runs(site, runs, start):
     return done, runs / elapsed, bytes_per_run
 
 
-def bare_commit_ms(site, commits=300):
-    """One small persistent object changed per commit, on the same storage."""
-    from persistent.mapping import PersistentMapping
-
-    import transaction
-
-    root = site._p_jar.root()
-    root["bench-bare"] = PersistentMapping()
-    transaction.commit()
-    began = time.perf_counter()
-    for number in range(commits):
-        root["bench-bare"]["n"] = number
-        transaction.commit()
-    return (time.perf_counter() - began) * 1000 / commits
-
-
 def summary(values, fmt):
     return f"{fmt(statistics.median(values))} ({fmt(min(values))}-{fmt(max(values))})"
 
@@ -169,7 +104,7 @@ def main():
                 start += timedelta(seconds=args.runs + 1)
                 set_now(start)
             rows.append((size, rates, sizes_per_run))
-        bare = [bare_commit_ms(site) for _ in range(args.repeat)]
+        bare = [bare_commit_ms(site._p_jar, 300) for _ in range(args.repeat)]
         set_now(None)
         site._p_jar.db().close()
 
@@ -196,5 +131,4 @@ def main():
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("TZ", "UTC")
     main()

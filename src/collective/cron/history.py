@@ -10,9 +10,9 @@ as the cron has no record here; the first write moves them here.
 """
 
 from BTrees.OOBTree import OOBTree
+from collective.cron.annotations import SiteStorage
 from collective.cron.crontab import Log
 from persistent import Persistent
-from zope.annotation.interfaces import IAnnotations
 
 
 ANNOTATION_KEY = "collective.cron.history"
@@ -25,24 +25,11 @@ class CronHistory(Persistent):
         self.logs = tuple(logs)
 
 
-class History:
+class History(SiteStorage):
     """Read and write the run logs of a site's crons."""
 
-    def __init__(self, site):
-        self.site = site
-
-    def _storage(self, create=False):
-        # Kept once found: reading a Plone site's annotations costs a schema
-        # lookup, and a run asks many times.
-        storage = getattr(self, "_found", None)
-        if storage is not None:
-            return storage
-        annotations = IAnnotations(self.site)
-        storage = annotations.get(ANNOTATION_KEY)
-        if storage is None and create:
-            storage = annotations[ANNOTATION_KEY] = OOBTree()
-        self._found = storage
-        return storage
+    key = ANNOTATION_KEY
+    factory = OOBTree
 
     def __contains__(self, uid):
         storage = self._storage()

@@ -20,12 +20,12 @@ and runs of different crons never conflict:
 from BTrees.OLBTree import OLBTree
 from BTrees.OOBTree import OOBTree
 from collective.cron import clock
+from collective.cron.annotations import SiteStorage
 from collective.cron.interfaces import IQueue
 from datetime import UTC
 from datetime import datetime
 from persistent import Persistent
 from plone.base.interfaces.siteroot import IPloneSiteRoot
-from zope.annotation.interfaces import IAnnotations
 from zope.component import adapter
 from zope.interface import implementer
 
@@ -95,24 +95,15 @@ class JobStorage(Persistent):
 
 @implementer(IQueue)
 @adapter(IPloneSiteRoot)
-class Queue:
+class Queue(SiteStorage):
     """The job queue of a site (IQueue adapter)."""
 
-    def __init__(self, context):
-        self.context = context
+    key = ANNOTATION_KEY
+    factory = JobStorage
 
-    def _storage(self, create=False):
-        # Kept once found: reading a Plone site's annotations costs a schema
-        # lookup, and a run asks many times.
-        storage = getattr(self, "_found", None)
-        if storage is not None:
-            return storage
-        annotations = IAnnotations(self.context)
-        storage = annotations.get(ANNOTATION_KEY)
-        if storage is None and create:
-            storage = annotations[ANNOTATION_KEY] = JobStorage()
-        self._found = storage
-        return storage
+    @property
+    def context(self):
+        return self.site
 
     def _scan(self, now=None):
         """(due, upcoming): jobs due at `now` (running ones included), earliest
