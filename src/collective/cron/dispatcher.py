@@ -18,6 +18,7 @@ from collective.cron.interfaces import IQueue
 from collective.cron.job import claim_and_run_many
 from collective.cron.job import reclaim_lost_jobs
 from collective.cron.marker import marked_sites
+from collective.cron.workers import alive
 from collective.cron.workers import beat
 from collective.cron.workers import last_seen
 from datetime import timedelta
@@ -93,6 +94,7 @@ class Dispatcher:
         self.config = config
         self.name = config.worker_name
         self.lease = timedelta(seconds=config.lease)
+        self.heartbeat_window = timedelta(seconds=3 * config.heartbeat)
         self.tasks = queue.Queue()
         self.in_flight = set()  # (site path, cron uid) handed out
         self.tasks_in_flight = 0
@@ -213,7 +215,9 @@ class Dispatcher:
                     now=now,
                     running=running,
                 )
-            self._hand_out(path, [job.cron_uid for job in pending])
+            # Share due jobs with the other live workers: smaller batches.
+            workers = len(alive(session.root, within=self.heartbeat_window))
+            self._hand_out(path, [job.cron_uid for job in pending], max(1, workers))
             if next_due is None:
                 return self.config.poll_interval
             if pending:
@@ -222,17 +226,19 @@ class Dispatcher:
         finally:
             session.manager.abort()
 
-    def _hand_out(self, path, uids):
+    def _hand_out(self, path, uids, workers=1):
         """Split due jobs not yet handed out among the free worker threads.
 
-        Jobs go in batches (claimed in one commit each), at most BATCH_SIZE.
+        Jobs go in batches (claimed in one commit each), at most BATCH_SIZE,
+        sized so that the `workers` alive in the cluster all get some.
         """
         with self.lock:
             free = self.config.threads - self.tasks_in_flight
             uids = [uid for uid in uids if (path, uid) not in self.in_flight]
             if free <= 0 or not uids:
                 return
-            size = min(BATCH_SIZE, max(1, -(-len(uids) // self.config.threads)))
+            share = self.config.threads * workers
+            size = min(BATCH_SIZE, max(1, -(-len(uids) // share)))
             batches = [
                 uids[start : start + size] for start in range(0, len(uids), size)
             ]
