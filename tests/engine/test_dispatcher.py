@@ -90,3 +90,15 @@ def test_stop_ends_every_thread(start):
     assert len(dispatcher.threads) == 4
     dispatcher.stop()
     assert not any(thread.is_alive() for thread in dispatcher.threads)
+
+
+def test_unmarked_site_with_the_addon_is_found_at_start(db, functional_portal, start):
+    from collective.cron.marker import ROOT_KEY
+
+    root = functional_portal._p_jar.root()
+    del root[ROOT_KEY]  # as on a site installed before the marker existed
+    transaction.commit()
+    dispatcher = start()
+    wait_for(lambda: dispatcher.polls >= 2, 30, interval=0.05, message="2 polls")
+    transaction.begin()
+    assert marked_sites(functional_portal) == ["/plone"]

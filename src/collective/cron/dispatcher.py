@@ -17,6 +17,7 @@ from collective.cron.events import ServerRestartEvent
 from collective.cron.interfaces import IQueue
 from collective.cron.job import claim_and_run_many
 from collective.cron.job import reclaim_lost_jobs
+from collective.cron.marker import discover_sites
 from collective.cron.marker import marked_sites
 from collective.cron.workers import alive
 from collective.cron.workers import beat
@@ -153,6 +154,14 @@ class Dispatcher:
 
     def _restart(self, session):
         """Process start: every site gets ServerRestartEvent and a full sync."""
+        try:
+            session.manager.begin()
+            found = discover_sites(session.root["Application"])
+            session.manager.commit()
+            if found:
+                logger.info("Sites with collective.cron now marked: %s", found)
+        except Exception:
+            session.manager.abort()  # another worker marked them: fine
         session.manager.begin()
         paths = marked_sites(session.root)
         session.manager.abort()

@@ -42,3 +42,24 @@ def marked_sites(root):
     """Paths ("/Plone") of the cron-aware sites."""
     sites = zodb_root(root).get(ROOT_KEY)
     return list(sites) if sites is not None else []
+
+
+def discover_sites(app):
+    """Mark the top-level sites where collective.cron is installed but that
+    are not marked (installed before the marker existed, or copied in).
+
+    Returns the paths marked.
+    """
+    from collective.cron.registry import RECORD_CRONTAB
+    from plone.base.interfaces.siteroot import IPloneSiteRoot
+
+    known = set(marked_sites(app))
+    found = []
+    for site in app.objectValues():
+        if not IPloneSiteRoot.providedBy(site) or site_path(site) in known:
+            continue
+        registry = getattr(site, "portal_registry", None)
+        if registry is not None and RECORD_CRONTAB in registry.records:
+            mark_site(site)
+            found.append(site_path(site))
+    return found
