@@ -15,7 +15,6 @@ Floor: a bare one-object commit on the same storage.
     .venv/bin/python bench/bench_throughput.py --storage fs [--jobs 2000]
 """
 
-from common import ZEO
 from common import bare_commit_ms
 from common import create_site
 from common import emit
@@ -24,9 +23,11 @@ from common import register_noop
 from common import start_dispatcher
 from common import start_zope
 from common import wait_until
+from common import zeo_server
 from common import zeoclient
 
 import argparse
+import statistics
 import tempfile
 import threading
 import time
@@ -143,7 +144,7 @@ def main():
     thread_counts = [int(n) for n in args.threads.split(",")]
 
     with tempfile.TemporaryDirectory() as directory:
-        zeo = ZEO(f"{directory}/zeo") if args.storage == "zeo" else None
+        zeo = zeo_server(f"{directory}/zeo") if args.storage == "zeo" else None
         try:
             storage = zeoclient(directory, zeo.port) if zeo else filestorage(directory)
             app = start_zope(directory, storage)
@@ -204,7 +205,7 @@ def main():
                     emit(
                         "floor",
                         f"one run (1 thread) as a multiple of a bare commit, {label}",
-                        [ms / statistics_median(bare) for ms in per_run],
+                        [ms / statistics.median(bare) for ms in per_run],
                         "x",
                     )
             if zeo is None:
@@ -224,12 +225,6 @@ def main():
         finally:
             if zeo is not None:
                 zeo.stop()
-
-
-def statistics_median(values):
-    import statistics
-
-    return statistics.median(values)
 
 
 if __name__ == "__main__":

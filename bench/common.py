@@ -11,7 +11,6 @@ from pathlib import Path
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -169,43 +168,12 @@ def start_dispatcher(db, **settings):
     return Dispatcher(db, config.load(values, environ={})).start()
 
 
-class ZEO:
-    """A ZEO server on a free 127.0.0.1 port, stopped by PID."""
+def zeo_server(directory):
+    """A started ZEO server on a free 127.0.0.1 port (the tests' helper)."""
+    sys.path.insert(0, str(REPO))
+    from tests.support.instances import ZEOServer
 
-    def __init__(self, directory):
-        import socket
-
-        self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        conf = self.directory / "zeo.conf"
-        conf.write_text(
-            f"<zeo>\n  address 127.0.0.1:{self.port}\n</zeo>\n"
-            f"<filestorage 1>\n  path {self.directory}/Data.fs\n"
-            f"  blob-dir {self.directory}/blobs\n</filestorage>\n"
-        )
-        self.process = subprocess.Popen(
-            [str(BIN / "runzeo"), "-C", str(conf)],
-            stdout=(self.directory / "zeo.log").open("w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            with socket.socket() as sock:
-                if sock.connect_ex(("127.0.0.1", self.port)) == 0:
-                    return
-            time.sleep(0.1)
-        raise RuntimeError("ZEO server did not start")
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+    return ZEOServer(directory).start()
 
 
 def wait_until(predicate, timeout, interval=0.05):
