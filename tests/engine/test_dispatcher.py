@@ -1,17 +1,13 @@
 """The dispatcher's threads against the functional layer's real database."""
 
-from collective.cron import config
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
-from collective.cron.demo import DemoRunner
-from collective.cron.dispatcher import Dispatcher
 from collective.cron.interfaces import ICronManager
 from collective.cron.marker import marked_sites
 from collective.cron.workers import heartbeats
 from plone.app.testing import TEST_USER_ID
 from plone.app.testing import setRoles
 from tests.support.instances import wait_for
-from zope.component import getGlobalSiteManager
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
 
@@ -20,24 +16,8 @@ import transaction
 
 
 @pytest.fixture
-def db(functional):
-    return functional["zodbDB"]
-
-
-@pytest.fixture
-def start(db):
-    started = []
-
-    def start(**settings):
-        values = {"worker": "on", "poll-interval": "0.05", "worker-name": "test-worker"}
-        values.update(settings)
-        dispatcher = Dispatcher(db, config.load(values, environ={})).start()
-        started.append(dispatcher)
-        return dispatcher
-
-    yield start
-    for dispatcher in started:
-        dispatcher.stop()
+def start(start_dispatcher):
+    return start_dispatcher
 
 
 def committed(db):
@@ -61,9 +41,7 @@ def test_idle_worker_writes_only_its_heartbeat(db, functional_portal, start):
     assert len(written) == 1
 
 
-def test_runs_a_queued_job(db, functional_portal, start):
-    gsm = getGlobalSiteManager()
-    gsm.registerAdapter(DemoRunner, name="collective.cron.demo")
+def test_runs_a_queued_job(db, functional_portal, start, demo_runner):
     setSite(functional_portal)
     setRoles(functional_portal, TEST_USER_ID, ["Manager"])
     crontab = Crontab.load()
@@ -77,10 +55,7 @@ def test_runs_a_queued_job(db, functional_portal, start):
         transaction.begin()
         return Crontab.load().by_uid(cron.uid).logs
 
-    try:
-        logs = wait_for(logged, 30, message="the job's log")
-    finally:
-        gsm.unregisterAdapter(DemoRunner, name="collective.cron.demo")
+    logs = wait_for(logged, 30, message="the job's log")
     assert logs[0].status == 1
     assert logs[0].details["worker"] == "test-worker"
 

@@ -4,11 +4,8 @@ and the ZEO server restarting under running workers.
 Real threads and processes need real time: every wait is bounded.
 """
 
-from collective.cron import config
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
-from collective.cron.demo import DemoRunner
-from collective.cron.dispatcher import Dispatcher
 from collective.cron.interfaces import ICronManager
 from collective.cron.status import Status
 from datetime import UTC
@@ -18,7 +15,6 @@ from tests.support.instances import Instance
 from tests.support.instances import ZEOServer
 from tests.support.instances import wait_for
 from ZODB.POSException import ConflictError
-from zope.component import getGlobalSiteManager
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
 
@@ -28,27 +24,12 @@ import transaction
 
 
 @pytest.fixture
-def demo_runner():
-    gsm = getGlobalSiteManager()
-    gsm.registerAdapter(DemoRunner, name="collective.cron.demo")
-    yield
-    gsm.unregisterAdapter(DemoRunner, name="collective.cron.demo")
-
-
-@pytest.fixture
-def dispatcher(functional, demo_runner):
-    started = []
-
+def dispatcher(start_dispatcher, demo_runner):
     def start(**settings):
-        values = {"worker": "on", "poll-interval": "0.1", "worker-name": "fault-worker"}
-        values.update(settings)
-        worker = Dispatcher(functional["zodbDB"], config.load(values, environ={}))
-        started.append(worker.start())
-        return worker
+        values = {"poll-interval": "0.1", "worker-name": "fault-worker"}
+        return start_dispatcher(**{**values, **settings})
 
-    yield start
-    for worker in started:
-        worker.stop()
+    return start
 
 
 def fresh_logs(uid):

@@ -4,10 +4,12 @@ One dispatcher thread per process looks at every cron-aware site (the restart
 marker), hands due jobs to N worker threads, reclaims jobs of lost workers and
 sends the heartbeat. It sleeps until the earliest due job or the poll interval,
 whichever comes first, and writes nothing while nothing is due but one
-heartbeat per interval. Each thread has its own ZODB connection and
-transaction manager; claims are committed before a job runs, so with many
-processes (ZEO, RelStorage) each run happens once: the ZODB's conflict
-detection is the cluster lock.
+heartbeat per interval. Each thread has its own ZODB connection on the
+thread's default transaction manager (`transaction.manager` is per thread),
+the one Plone code joins: a run commits like a request does (catalog
+indexing, mail, commit hooks). Claims are committed before a job runs, so
+with many processes (ZEO, RelStorage) each run happens once: the ZODB's
+conflict detection is the cluster lock.
 """
 
 from collective.cron import clock
@@ -43,11 +45,15 @@ BATCH_SIZE = 16
 
 
 class SiteSession:
-    """A connection of one thread, and the site objects read through it."""
+    """A connection of one thread, and the site objects read through it.
+
+    Made in the thread that uses it: the connection joins that thread's
+    default transactions, so `transaction.get()` in a runner is the run's.
+    """
 
     def __init__(self, db, server_url):
-        self.manager = transaction.TransactionManager()
-        self.connection = db.open(transaction_manager=self.manager)
+        self.manager = transaction.manager
+        self.connection = db.open()
         self.environ = _request_environ(server_url)
 
     def close(self):

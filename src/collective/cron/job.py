@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from plone import api
 from plone.api.exc import UserNotFoundError
+from transaction._transaction import Status as TxnStatus
 from ZODB.POSException import ConflictError
 from zope.component.hooks import getSite
 from zope.component.hooks import setSite
@@ -50,8 +51,11 @@ MISSED_LISTED = 10
 class Savepoints:
     """Run inside the current transaction; undo a failed runner with a savepoint."""
 
+    manager = transaction.manager
+
     def begin(self):
         self._savepoint = transaction.savepoint(optimistic=True)
+        return transaction.get()
 
     def commit(self):
         pass
@@ -61,19 +65,64 @@ class Savepoints:
 
 
 class Commits:
-    """Each step in a transaction of its own, committed (the dispatcher's way)."""
+    """Each step in a transaction of its own, committed (the dispatcher's way).
+
+    `manager` defaults to `transaction.manager`, the thread's own: the one
+    Plone code (catalog indexing, zope.sendmail, commit hooks) joins.
+    """
 
     def __init__(self, manager=None):
         self.manager = manager or transaction.manager
 
     def begin(self):
-        self.manager.begin()
+        return self.manager.begin()
 
     def commit(self):
         self.manager.commit()
 
     def abort(self):
         self.manager.abort()
+
+
+class TransactionWatch:
+    """Counts the commits and aborts a runner makes of its own.
+
+    A transaction synchroniser (see transaction.interfaces.ISynchronizer),
+    registered on the thread's manager only while the runner runs.
+    """
+
+    def __init__(self, manager):
+        self.manager = manager
+        self.commits = 0
+        self.aborts = 0
+
+    def __enter__(self):
+        self.manager.registerSynch(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.manager.unregisterSynch(self)
+
+    def newTransaction(self, txn):
+        pass
+
+    def beforeCompletion(self, txn):
+        pass
+
+    def afterCompletion(self, txn):
+        if txn.status == TxnStatus.COMMITTED:
+            self.commits += 1
+        else:
+            self.aborts += 1
+
+    def message(self):
+        """What a log says of the runner's own transaction handling, or None."""
+        if self.aborts:
+            return (
+                f"The runner aborted the transaction {self.aborts} time(s): "
+                "what it changed before the last abort was not saved"
+            )
+        return None
 
 
 class UserMissing(Exception):
@@ -142,6 +191,22 @@ def _human(delta):
     return " ".join(parts)
 
 
+def _severity(status):
+    """Order of statuses by how bad they are, for "the worse of two"."""
+    return {Status.OK: 0, Status.NOTRUN: 1, Status.WARN: 2, Status.FAILURE: 3}[
+        Status(status)
+    ]
+
+
+def _describe_transaction(txn, site, cron, login):
+    """Name the run in the transaction, as the publisher names a request:
+    the undo log and the database's history then say what did it."""
+    if txn is None or not hasattr(txn, "note"):
+        return
+    txn.note(f"collective.cron: {cron.name} ({cron.uid})")
+    txn.setUser(login, "/".join(site.getPhysicalPath()))
+
+
 class JobRun:
     """One execution of a claimed job."""
 
@@ -198,7 +263,7 @@ class JobRun:
     def _run(self, cron, started, missed):
         failure = None
         for attempt in range(1, CONFLICT_TRIES + 1):
-            self.policy.begin()
+            txn = self.policy.begin()
             cron.logs = self.legacy_logs
             if not self._still_ours():
                 logger.warning("Cron %s: job reclaimed from us, not run", cron.uid)
@@ -206,9 +271,20 @@ class JobRun:
                 return None
             clock_start = time.monotonic()
             try:
-                with run_as(self.site, cron):
+                with run_as(self.site, cron) as login:
+                    _describe_transaction(txn, self.site, cron, login)
                     notify(StartedCronJobEvent(self.site, cron))
-                    status, messages = self._call_runner(cron)
+                    with TransactionWatch(self.policy.manager) as watch:
+                        status, messages = self._call_runner(cron)
+                    if transaction.get().isDoomed():
+                        # Plone's way of saying "never commit this": honour
+                        # it, and record the run in a transaction of its own.
+                        self.policy.abort()
+                        self.policy.begin()
+                        watch.aborts += 1
+                    if watch.message():
+                        status = max(status, Status.WARN, key=_severity)
+                        messages = [*messages, watch.message()]
                     duration = time.monotonic() - clock_start
                     log = self._record(
                         cron, status, messages, started, duration, missed
@@ -458,9 +534,11 @@ def reclaim_lost_jobs(site, lease, last_seen, manager=None, now=None, running=No
 def run_due_jobs(site, commit=False, worker="local", lease=timedelta(minutes=5)):
     """Run every job of `site` due at the clock's now, earliest first.
 
-    commit=False (tests): everything happens in the current transaction, a
-    failed runner is undone with a savepoint. commit=True: each claim and each
-    run is committed, as the dispatcher does. Returns one
+    Both modes use the thread's default transaction manager, as worker
+    threads do. commit=False (tests): everything happens in the current
+    transaction, a failed runner is undone with a savepoint (after-commit
+    hooks and mail wait for the caller's commit). commit=True: each claim and
+    each run is committed, as the dispatcher does. Returns one
     (status, messages, cron_uid, site_path) tuple per run.
     """
     previous = getSite()

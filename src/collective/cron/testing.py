@@ -19,16 +19,26 @@ def set_now(value):
     clock.freeze(value)
 
 
-def run_due_jobs(portal):
+def run_due_jobs(portal, commit=False):
     """Run every job of `portal` due at the clock's now, in this thread.
 
-    Jobs run in order of due time inside the current transaction (a failed
-    runner's changes are rolled back to a savepoint). Returns one tuple per run:
-    (status, messages, cron_uid, site_path_tuple), the 2.x job result.
+    Jobs run in order of due time on the thread's default transaction manager,
+    the one a worker thread runs them on, so Plone code in a runner (catalog,
+    plone.api, mail) joins the same transaction as in production. Returns one
+    tuple per run: (status, messages, cron_uid, site_path_tuple), the 2.x job
+    result.
+
+    commit=False (integration tests): nothing is committed. Each run is
+    wrapped in a savepoint instead of a transaction of its own: a failed
+    runner's database changes are rolled back, but after-commit hooks do not
+    fire and mail is not sent until the test commits, and mail queued by a
+    failed runner is not taken back (zope.sendmail ignores savepoints).
+    commit=True (functional tests): each claim and each run is committed, as
+    a worker thread does.
     """
     from collective.cron.job import run_due_jobs as run
 
-    return run(portal)
+    return run(portal, commit=commit)
 
 
 class CollectiveCronLayer(PloneSandboxLayer):
