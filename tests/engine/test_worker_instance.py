@@ -6,8 +6,13 @@ over REST and results read from @crons. Real processes need real seconds:
 waits are bounded.
 """
 
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from tests.support.instances import Instance
 from tests.support.instances import wait_for
+from tests.support.runners import RUNNERS_ZCML
+from tests.support.smtp import SMTPSink
 
 import pytest
 import time
@@ -38,7 +43,9 @@ def demo_cron(uid, periodicity, **settings):
 @pytest.fixture(scope="module")
 def instance(tmp_path_factory):
     instance = Instance(
-        tmp_path_factory.mktemp("worker"), product_config=WORKER_SETTINGS
+        tmp_path_factory.mktemp("worker"),
+        product_config=WORKER_SETTINGS,
+        zcml=RUNNERS_ZCML,
     )
     instance.create_site()
     instance.start()
@@ -106,3 +113,62 @@ def test_jobs_survive_restart_and_misfires_are_handled(instance):
         30,
         message="skipper running again",
     )
+
+
+@pytest.fixture
+def smtp():
+    sink = SMTPSink().start()
+    yield sink
+    sink.stop()
+
+
+def once_at(moment):
+    """A periodicity that fires at `moment` (UTC, to the second) and not again
+    for a year."""
+    return (
+        f"{moment.second} {moment.minute} {moment.hour} {moment.day} {moment.month} *"
+    )
+
+
+def test_mail_from_a_run_is_delivered_once_and_never_for_a_failed_run(instance, smtp):
+    instance.request(
+        "PATCH",
+        "@registry",
+        {
+            "plone.smtp_host": "127.0.0.1",
+            "plone.smtp_port": smtp.port,
+            "plone.email_from_address": "cron@example.org",
+            "plone.email_from_name": "Cron",
+        },
+    )
+    moment = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=3)
+    mail = {"to": "reader@example.org"}
+    instance.set_crons(
+        [
+            demo_cron(
+                "sends",
+                once_at(moment),
+                name="tests.mail",
+                timezone="UTC",
+                environ={**mail, "subject": "Delivered"},
+            ),
+            demo_cron(
+                "fails",
+                once_at(moment),
+                name="tests.mail-then-fail",
+                timezone="UTC",
+                environ={**mail, "subject": "Never"},
+            ),
+        ]
+    )
+    sent = wait_for(lambda: logs_of(instance, "sends"), 30, message="the mail run")
+    failed = wait_for(lambda: logs_of(instance, "fails"), 30, message="the failed run")
+    assert [log["status_title"] for log in sent] == ["OK"]
+    assert [log["status_title"] for log in failed] == ["FAILURE"]
+    assert failed[0]["messages"] == ["RuntimeError: failed after sending"]
+    # The failed run's mail would have left during its commit, before its
+    # log was written: by now it would be here.
+    wait_for(lambda: smtp.messages, 20, message="the mail at the SMTP server")
+    assert smtp.subjects() == ["Delivered"]
+    [(_, recipients, _)] = smtp.messages
+    assert recipients == ["reader@example.org"]

@@ -206,11 +206,13 @@ formatter = generic
 class Instance:
     """A Zope WSGI instance like `make run` writes, in a temporary directory."""
 
-    def __init__(self, directory, zeo=None, product_config=None, env=None):
+    def __init__(self, directory, zeo=None, product_config=None, env=None, zcml=""):
+        """`zcml`: directives added to site.zcml (test runners, for example)."""
         self.directory = Path(directory)
         self.port = free_port()
         self.zeo = zeo
-        self.env = dict(env or {})
+        # The repository on the path: instances may load tests.support modules.
+        self.env = {"PYTHONPATH": str(REPO), **(env or {})}
         for sub in ("etc", "var/cache", "var/blobstorage", "var/blobcache"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
         settings = {"server-url": f"http://127.0.0.1:{self.port}"}
@@ -228,9 +230,10 @@ class Instance:
         (self.directory / "etc" / "zope.ini").write_text(
             ZOPE_INI.format(port=self.port)
         )
-        (self.directory / "etc" / "site.zcml").write_text(
-            (REPO / "etc" / "site.zcml").read_text()
-        )
+        site_zcml = (REPO / "etc" / "site.zcml").read_text()
+        if zcml:
+            site_zcml = site_zcml.replace("</configure>", f"{zcml}\n</configure>")
+        (self.directory / "etc" / "site.zcml").write_text(site_zcml)
         self.process = None
 
     @property
@@ -239,7 +242,8 @@ class Instance:
 
     def zconsole(self, script, env=None, timeout=300):
         """Run a script with `app` bound, as a non-worker process."""
-        environ = dict(os.environ, COLLECTIVE_CRON_WORKER="off", **(env or {}))
+        environ = dict(os.environ, **self.env)
+        environ.update(COLLECTIVE_CRON_WORKER="off", **(env or {}))
         result = subprocess.run(
             [
                 str(BIN / "zconsole"),
