@@ -111,6 +111,12 @@ def test_form_errors_name_the_bad_value(browser, functional_portal):
         or ("Invalid periodicity '0 0 30 2 *': bad day-of-month" in browser.contents)
     )
     assert "must be a JSON object" in browser.contents
-    assert "No user with login nobody-here" in browser.contents
+    # Once the settings are valid, who the cron runs as is checked.
+    browser.getControl(name="form.widgets.periodicity").value = "@daily"
+    browser.getControl(name="form.widgets.senviron").value = "{}"
+    browser.getControl("Add").click()
+    assert "Invalid user &#x27;nobody-here&#x27;: no user has this login" in (
+        browser.contents.replace("'", "&#x27;")
+    )
     transaction.begin()
     assert Crontab.load().crons == {}

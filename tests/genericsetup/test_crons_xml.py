@@ -9,6 +9,8 @@ from collective.cron.testing import set_now
 from datetime import datetime
 from lxml import etree
 from plone import api
+from plone.app.testing import TEST_USER_ID
+from plone.app.testing import setRoles
 from zope.component import getMultiAdapter
 
 import io
@@ -123,6 +125,7 @@ def test_2x_add_delete_edit_export(portal, exportimport):
 
 
 def test_edit_changes_only_given_attributes(portal, exportimport):
+    setRoles(portal, TEST_USER_ID, ["Manager"])  # a Manager may pick any user
     exportimport.do_import(
         '<crons><cron uid="a" name="a" periodicity="@daily" activated="true" '
         'user="admin" logs_limit="9" timezone="Europe/Paris" misfire="skip">'
@@ -148,6 +151,7 @@ def test_edit_changes_only_given_attributes(portal, exportimport):
 
 
 def test_round_trip(portal, exportimport):
+    api.user.create(email="bob@example.org", username="bob", password="secret-bob-1")
     exportimport.do_import(CRONS)
     exportimport.do_import(CRONSE)
     exportimport.do_import(
@@ -222,6 +226,84 @@ STORED = (
         (
             '<crons><cron uid="keep" timezone="Mars/Olympus"/></crons>',
             "Invalid timezone 'Mars/Olympus'",
+        ),
+        # Bad input found by testing as users would: a named error, never a crash.
+        (
+            '<crons><cron uid="keep"><environ>{"a": NaN}</environ></cron></crons>',
+            "Invalid environ '{\"a\": NaN}': is not valid JSON (NaN is not a "
+            "finite number",
+        ),
+        (
+            '<crons><cron uid="keep"><environ>{"a": -Infinity}</environ></cron>'
+            "</crons>",
+            "-Infinity is not a finite number",
+        ),
+        (
+            '<crons><cron uid="keep"><environ>{"a": '
+            + "[" * 10000
+            + "]" * 10000
+            + "}</environ></cron></crons>",
+            "crons.xml, cron #1 (uid 'keep'): Invalid environ '{\"a\": [[[",
+        ),
+        (
+            '<crons><cron uid="keep"><environ>{"a": '
+            + "[" * 10000
+            + "]" * 10000
+            + "}</environ></cron></crons>",
+            "nests deeper than 32 levels",
+        ),
+        (
+            f'<crons><cron uid="keep" timezone="{"x" * 256}"/></crons>',
+            f"Invalid timezone '{'x' * 256}': unknown time zone",
+        ),
+        (
+            '<crons><cron uid="keep" timezone="posixrules"/></crons>',
+            "Invalid timezone 'posixrules': unknown time zone",
+        ),
+        (
+            '<crons><cron uid="keep" timezone="localtime"/></crons>',
+            "Invalid timezone 'localtime': unknown time zone",
+        ),
+        (
+            '<crons><cron uid="keep" timezone="right/UTC"/></crons>',
+            "Invalid timezone 'right/UTC': unknown time zone",
+        ),
+        (
+            '<crons><cron uid="keep" periodicity="*/90 * * * *"/></crons>',
+            "Invalid periodicity '*/90 * * * *': the minute step 90 is larger than "
+            "the 60 values of the minute field",
+        ),
+        (
+            '<crons><cron uid="keep" periodicity="0 */25 * * *"/></crons>',
+            "Invalid periodicity '0 */25 * * *': the hour step 25 is larger than "
+            "the 24 values of the hour field",
+        ),
+        (
+            '<crons><cron uid="keep" user="nosuchuser"/></crons>',
+            "crons.xml, cron #1 (uid 'keep'): Invalid user 'nosuchuser': "
+            "no user has this login",
+        ),
+        (
+            '<crons><cron uid="a&amp;b=1#frag" name="x" periodicity="@daily"/></crons>',
+            "Invalid uid 'a&b=1#frag': may only hold letters, digits",
+        ),
+        (
+            '<crons><cron uid="sl/ash" name="x" periodicity="@daily"/></crons>',
+            "Invalid uid 'sl/ash': may only hold letters, digits",
+        ),
+        (
+            '<crons><cron uid="keep" name="../acl_users/users/listUserIds"/></crons>',
+            "Invalid name '../acl_users/users/listUserIds': has a '..' segment: "
+            "a path must stay below the site",
+        ),
+        (
+            '<crons><cron uid="keep" name="/plone/manage_main"/></crons>',
+            "Invalid name '/plone/manage_main': is an absolute path",
+        ),
+        (
+            '<crons><cron uid="keep" name="aq_parent/acl_users/listUserIds"/></crons>',
+            "Invalid name 'aq_parent/acl_users/listUserIds': has the segment "
+            "'aq_parent', which can lead outside the site",
         ),
     ],
 )

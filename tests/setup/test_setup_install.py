@@ -19,7 +19,7 @@ class TestSetupInstall:
         assert ICollectiveCronLayer in browser_layers
 
     def test_latest_version(self, profile_last_version, package_name):
-        assert profile_last_version(f"{package_name}:default") == "1000"
+        assert profile_last_version(f"{package_name}:default") == "1001"
 
     def test_registry_records(self, portal):
         assert api.portal.get_registry_record(RECORD_CRONTAB) == []
@@ -49,3 +49,23 @@ class TestSetupInstall:
         for utility in getAllUtilitiesRegisteredFor(INonInstallable):
             hidden.extend(utility.getNonInstallableProfiles())
         assert "collective.cron:uninstall" in hidden
+
+
+REST = "plone.restapi: Use REST API"
+
+
+def test_site_administrator_may_use_the_rest_api(portal):
+    """The @crons services need plone.restapi's permission: its profile is a
+    dependency, so the documented roles work."""
+    roles = portal.rolesOfPermission(REST)
+    assert [r["name"] for r in roles if r["selected"]] == ["Anonymous"]
+
+
+def test_upgrade_to_1001_installs_plone_restapi(portal, setup_tool):
+    portal.manage_permission(REST, roles=["Manager"], acquire=False)
+    setup_tool.setLastVersionForProfile("collective.cron:default", "1000")
+    setup_tool.upgradeProfile("collective.cron:default")
+    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1001",)
+    assert "Anonymous" in [
+        r["name"] for r in portal.rolesOfPermission(REST) if r["selected"]
+    ]

@@ -10,7 +10,7 @@ written by 2.x loads unchanged, and 2.x runners keep working.
 
 from collections import OrderedDict
 from collective.cron import clock
-from collective.cron import validators
+from collective.cron import settings
 from collective.cron.errors import InvalidCron
 from collective.cron.errors import NoSuchCron
 from collective.cron.events import ModifiedCrontabEvent
@@ -45,19 +45,9 @@ __all__ = [
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
-# The settings of a cron: what dump() writes besides logs, what similar()
-# compares, what by() filters on.
-SETTINGS = (
-    "uid",
-    "name",
-    "user",
-    "activated",
-    "periodicity",
-    "logs_limit",
-    "environ",
-    "timezone",
-    "misfire",
-)
+# The settings of a cron (collective.cron.settings.ICronSettings): what dump()
+# writes besides logs and saved_by, what similar() compares, what by() filters on.
+SETTINGS = tuple(name for name in settings.NAMES if name != "saved_by")
 
 # Logs are kept small whatever a runner returns: the first messages, cut.
 MAX_MESSAGES = 50
@@ -180,12 +170,10 @@ class Log:
 
 
 class _Checked:
-    """A cron setting whose every assignment goes through a validator."""
-
-    def __init__(self, check):
-        self.check = check
+    """A cron setting whose every assignment goes through ICronSettings."""
 
     def __set_name__(self, owner, name):
+        self.name = name
         self.attribute = "_" + name
 
     def __get__(self, instance, owner=None):
@@ -194,21 +182,22 @@ class _Checked:
         return getattr(instance, self.attribute)
 
     def __set__(self, instance, value):
-        setattr(instance, self.attribute, self.check(value))
+        setattr(instance, self.attribute, settings.clean(self.name, value))
 
 
 @implementer(ICron)
 class Cron:
     """A named job, its schedule and its recent logs."""
 
-    uid = _Checked(validators.check_uid)
-    name = _Checked(validators.check_name)
-    user = _Checked(validators.check_user)
-    activated = _Checked(validators.check_activated)
-    periodicity = _Checked(validators.check_periodicity)
-    environ = _Checked(validators.check_environ)
-    timezone = _Checked(validators.check_timezone)
-    misfire = _Checked(validators.check_misfire)
+    uid = _Checked()
+    name = _Checked()
+    user = _Checked()
+    activated = _Checked()
+    periodicity = _Checked()
+    environ = _Checked()
+    timezone = _Checked()
+    misfire = _Checked()
+    saved_by = _Checked()
 
     def __init__(
         self,
@@ -251,7 +240,7 @@ class Cron:
 
     @logs_limit.setter
     def logs_limit(self, value):
-        self._logs_limit = validators.check_logs_limit(value)
+        self._logs_limit = settings.clean("logs_limit", value)
         del self._logs[self._logs_limit :]
 
     @property
@@ -446,7 +435,7 @@ class Crontab:
 
     @activated.setter
     def activated(self, value):
-        self._activated = validators.check_activated(value)
+        self._activated = settings.clean("activated", value)
 
     @property
     def manager(self):

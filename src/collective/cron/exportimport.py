@@ -21,6 +21,8 @@ from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import IExportImporter
+from collective.cron.security import check_run_as
+from collective.cron.settings import NAMES
 from collective.cron.validators import check_activated
 from lxml import etree
 from plone.base.interfaces.siteroot import IPloneSiteRoot
@@ -33,17 +35,9 @@ import json
 
 FILENAME = "crons.xml"
 
-# Attribute -> cron setting. "remove" is handled apart.
-ATTRIBUTES = {
-    "uid": "uid",
-    "name": "name",
-    "periodicity": "periodicity",
-    "activated": "activated",
-    "logs_limit": "logs_limit",
-    "user": "user",
-    "timezone": "timezone",
-    "misfire": "misfire",
-}
+# Attribute -> cron setting: every setting of ICronSettings but environ (an
+# element) and saved_by (set on save). "remove" is handled apart.
+ATTRIBUTES = {name: name for name in NAMES if name not in ("environ", "saved_by")}
 ALLOWED = (*ATTRIBUTES, "remove")
 
 
@@ -173,12 +167,29 @@ class CronsExportImporter:
         """Apply crons.xml; return the crontab saved (its queue synchronised)."""
         root = _parse(xml_text)
         crontab = Crontab.load()
+        before = {
+            uid: Cron.load(cron.dump(logs=False)) for uid, cron in crontab.crons.items()
+        }
         elements = [element for element in root if isinstance(element.tag, str)]
+        labels = {}
         for position, element in enumerate(elements, start=1):
             _apply(crontab, element, position)
+            labels[element.get("uid")] = _label(position, element.get("uid"))
+        self._check_run_as(crontab, before, labels)
         crontab.save()
         self.crontab = crontab
         return crontab
+
+    def _check_run_as(self, crontab, before, labels):
+        """Who the added or changed crons run as, against who imports them."""
+        for uid, cron in crontab.crons.items():
+            previous = before.get(uid)
+            if previous is not None and previous.similar(cron):
+                continue
+            try:
+                check_run_as(self.context, cron, previous=previous)
+            except InvalidCron as error:
+                raise CronsXMLError(f"{FILENAME}, {labels[uid]}: {error}")
 
     def do_export(self):
         """The crontab as crons.xml text."""

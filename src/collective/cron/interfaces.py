@@ -5,6 +5,7 @@ them, so they stay.
 """
 
 from collective.cron import _
+from collective.cron.settings import ICronSettings
 from zope import schema
 from zope.interface import Attribute
 from zope.interface import Interface
@@ -45,17 +46,14 @@ class ILog(Interface):
         """The log as a JSON-ready mapping (2.x format plus optional keys)."""
 
 
-class ICron(Interface):
-    """A named job and its schedule."""
+class ICron(ICronSettings):
+    """A named job and its schedule.
 
-    uid = Attribute("Unique identifier of the cron inside its crontab.")
-    name = Attribute("Name of the IJobRunner adapter, or path of a script/view.")
-    periodicity = Attribute("Cron expression (5 or 6 fields, or @daily...).")
-    environ = Attribute("JSON object handed to the runner as cron.environ.")
-    activated = Attribute("Whether the cron is scheduled.")
-    logs_limit = Attribute("How many logs to keep (1 to 25).")
-    user = Attribute("Login the job runs as; None: the user who saved it.")
-    timezone = Attribute("IANA zone the periodicity is read in; None: site's.")
+    Its settings (uid, name, periodicity, environ, activated, logs_limit, user,
+    timezone, misfire, saved_by) are the fields of ICronSettings, validated on
+    every assignment.
+    """
+
     logs = Attribute("Logs of prior runs, newest first.")
     crontab = Attribute("The crontab holding this cron, or None.")
     next = Attribute("Next fire time after now (aware UTC), None if inactive.")

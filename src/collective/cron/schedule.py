@@ -34,6 +34,23 @@ MACROS = {
     "@hourly": "0 * * * *",
 }
 
+# Field names and how many values each holds, in the order of a 6-field
+# expression (5 fields drop the seconds). cronsim accepts any step, but a step
+# larger than its field's range fires once per larger unit while explain()
+# says "every 90th minute": such steps are refused.
+FIELDS = (
+    ("second", 60),
+    ("minute", 60),
+    ("hour", 24),
+    ("day-of-month", 31),
+    ("month", 12),
+    ("day-of-week", 7),
+)
+
+# Names in the system's zone database that are not IANA zones: the host's own
+# zone, the POSIX default rules and tzcode's placeholder.
+_NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
+
 # A guard against looping forever on a schedule cronsim accepts but whose
 # matches all fall before `after` (only possible around DST changes).
 _MAX_CANDIDATES = 10
@@ -81,20 +98,52 @@ def validate(expression):
 
 @functools.lru_cache(maxsize=512)
 def get_timezone(name):
-    """ZoneInfo for an IANA name; raises ValueError naming the bad one."""
+    """ZoneInfo for an IANA name; raises ValueError naming the bad one.
+
+    Only names of timezone_names() are looked up: anything else could be a
+    file name ZoneInfo would try to open (too long, "right/UTC", "localtime").
+    """
     if not isinstance(name, str) or not name.strip():
         raise ValueError(f"Invalid timezone {name!r}: must be an IANA name")
+    if name.strip() not in _zone_set():
+        raise ValueError(
+            f"Invalid timezone {name!r}: unknown time zone (e.g. 'Europe/Paris')"
+        )
     try:
         return ZoneInfo(name.strip())
-    except (ZoneInfoNotFoundError, ValueError, IsADirectoryError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError(
             f"Invalid timezone {name!r}: unknown time zone (e.g. 'Europe/Paris')"
         )
 
 
+@functools.cache
+def _zone_set():
+    return frozenset(available_timezones() - _NOT_ZONES)
+
+
 def timezone_names():
-    """All IANA time zone names, sorted."""
-    return sorted(available_timezones())
+    """The IANA time zone names a cron may use, sorted (the form offers them)."""
+    return sorted(_zone_set())
+
+
+def is_timezone_name(name):
+    """True when `name` is one of timezone_names()."""
+    return isinstance(name, str) and name in _zone_set()
+
+
+def _check_steps(expression, fields):
+    """Refuse a step larger than its field's range ("*/90" minutes)."""
+    named = FIELDS if len(fields) == 6 else FIELDS[1:]
+    for text, (field, size) in zip(fields, named, strict=True):
+        for part in text.split(","):
+            _, slash, step = part.partition("/")
+            if slash and step.isdigit() and int(step) > size:
+                raise InvalidPeriodicity(
+                    expression,
+                    f"the {field} step {step} is larger than the {size} "
+                    f"values of the {field} field",
+                )
 
 
 def _is_imaginary(local):
@@ -117,6 +166,7 @@ class Schedule:
                 "give 5, or 6 with seconds first",
             )
         self.has_seconds = len(fields) == 6
+        _check_steps(expression, fields)
         minute, hour = (fields[1], fields[2]) if self.has_seconds else fields[:2]
         self.fixed_time = not minute.startswith("*") and not hour.startswith("*")
         try:

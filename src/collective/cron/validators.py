@@ -1,17 +1,29 @@
-"""Checks of cron settings: each returns the clean value or raises InvalidCron.
+"""The rules of a cron's settings: each returns the clean value or raises
+InvalidCron naming the value.
 
-Used by the model's attribute setters, so a bad value is refused where it is
-set, before anything can be saved.
+collective.cron.settings.ICronSettings attaches them to its fields; the model's
+attribute setters, the forms and crons.xml all go through that schema, so a bad
+value is refused where it is set, before anything can be saved.
 """
 
 from collective.cron import schedule
 from collective.cron.errors import InvalidCron
 
 import json
+import math
+import re
 
 
 LOGS_LIMIT_MIN = 1
 LOGS_LIMIT_MAX = 25
+
+# Deep enough for any real configuration, shallow enough that no JSON codec
+# (or later copy) of it hits Python's recursion limit.
+ENVIRON_MAX_DEPTH = 32
+
+# uids end up in URLs (?uid=..., @crons/UID): letters, digits, ".", "_", "-",
+# starting with a letter or digit. uuid hex and uuid4 text (2.x) fit.
+UID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 _TRUE = {"true", "1", "yes", "on", "selected"}
 _FALSE = {"false", "0", "no", "off", ""}
@@ -20,17 +32,115 @@ _FALSE = {"false", "0", "no", "off", ""}
 def check_uid(value):
     if not isinstance(value, str) or not value.strip():
         raise InvalidCron("uid", value, "must be a non-empty text")
+    if not UID_PATTERN.fullmatch(value.strip()):
+        raise InvalidCron(
+            "uid",
+            value,
+            "may only hold letters, digits, '.', '_' and '-' (128 at most), "
+            "starting with a letter or digit",
+        )
     return value.strip()
 
 
 def check_name(value):
+    """A runner's name, or a path below the site (see path_problem)."""
     if not isinstance(value, str) or not value.strip():
         raise InvalidCron("name", value, "must not be empty")
-    return value.strip()
+    name = value.strip()
+    problem = path_problem(name)
+    if problem is not None and not _is_runner_name(name):
+        raise InvalidCron("name", value, problem)
+    return name
+
+
+def path_problem(path):
+    """Why `path` could lead outside the site when traversed, or None.
+
+    A cron's name that no IJobRunner adapter has is traversed from the site
+    with the rights of the user the job runs as; it must stay below the site.
+    """
+    if path.startswith("/"):
+        return "is an absolute path: give a path below the site"
+    for segment in path.split("/"):
+        if segment in ("..", "."):
+            return f"has a {segment!r} segment: a path must stay below the site"
+        if not segment:
+            return "has an empty segment ('//'): give a path below the site"
+        if segment.startswith(("aq_", "_", "++")) or segment == "@@":
+            return (
+                f"has the segment {segment!r}, which can lead outside the site: "
+                "give a path below the site"
+            )
+        if segment.startswith("@@") and not segment[2:].strip():
+            return "has an empty view name after '@@'"
+    return None
+
+
+def _is_runner_name(name):
+    """True when an IJobRunner adapter is registered under `name`."""
+    from collective.cron.interfaces import ICron
+    from collective.cron.interfaces import IJobRunner
+    from plone.base.interfaces.siteroot import IPloneSiteRoot
+    from zope.component import getSiteManager
+
+    found = getSiteManager().adapters.lookup(
+        (IPloneSiteRoot, ICron), IJobRunner, name=name
+    )
+    return found is not None
 
 
 def check_periodicity(value):
     return schedule.validate(value)
+
+
+def _not_finite(constant):
+    raise ValueError(f"{constant} is not a finite number; JSON has no such value")
+
+
+def _text_depth(text):
+    """How deep brackets nest in JSON text (strings skipped), without parsing.
+
+    Stops counting past ENVIRON_MAX_DEPTH: a 10,000 deep document must be
+    refused before json.loads, which would hit the recursion limit.
+    """
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+            if deepest > ENVIRON_MAX_DEPTH:
+                break
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+def _value_problem(value):
+    """Why a Python value cannot be a cron's environ JSON, or None.
+
+    Walks iteratively, so a deeply nested value cannot exhaust the stack.
+    """
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > ENVIRON_MAX_DEPTH:
+                return f"nests deeper than {ENVIRON_MAX_DEPTH} levels"
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
+        elif isinstance(item, float) and not math.isfinite(item):
+            return f"holds {item}, which is not a finite number (JSON has none)"
+    return None
 
 
 def check_environ(value):
@@ -39,19 +149,29 @@ def check_environ(value):
         return {}
     original = value
     if isinstance(value, bytes):
-        value = value.decode("utf-8")
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidCron("environ", original, f"is not UTF-8 text ({error})")
     if isinstance(value, str):
         if not value.strip():
             return {}
+        if _text_depth(value) > ENVIRON_MAX_DEPTH:
+            raise InvalidCron(
+                "environ", original, f"nests deeper than {ENVIRON_MAX_DEPTH} levels"
+            )
         try:
-            value = json.loads(value)
+            value = json.loads(value, parse_constant=_not_finite)
         except ValueError as error:
             raise InvalidCron("environ", original, f"is not valid JSON ({error})")
     if not isinstance(value, dict):
         raise InvalidCron("environ", original, "must be a JSON object ({...})")
+    problem = _value_problem(value)
+    if problem is not None:
+        raise InvalidCron("environ", original, problem)
     try:
         # Round trip: keys become text, and what cannot be stored is refused now.
-        return json.loads(json.dumps(value))
+        return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:
         raise InvalidCron("environ", original, f"cannot be stored as JSON ({error})")
 
@@ -101,7 +221,11 @@ def check_misfire(value):
 
 
 def check_user(value):
-    """A login name, or None for 'the user who saved the cron'."""
+    """A login name, or None for 'the user who saved the cron'.
+
+    Whether the user exists, and may be chosen by whoever saves the cron, is
+    checked on save by collective.cron.security.check_run_as.
+    """
     if value is None:
         return None
     if not isinstance(value, str):
@@ -110,12 +234,12 @@ def check_user(value):
 
 
 def check_timezone(value):
-    """An IANA zone name, or None for 'the site's time zone'."""
+    """An IANA zone name of schedule.timezone_names(), or None for the site's."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    try:
-        schedule.get_timezone(value)
-    except ValueError:
+    if not isinstance(value, str):
+        raise InvalidCron("timezone", value, "must be one IANA time zone name")
+    if not schedule.is_timezone_name(value.strip()):
         raise InvalidCron(
             "timezone",
             value,

@@ -9,11 +9,19 @@ from collective.cron.status import Status
 from plone.protect import CheckAuthenticator
 from Products.Five import BrowserView
 from Products.statusmessages.interfaces import IStatusMessage
+from urllib.parse import quote
 from zExceptions import BadRequest
 from zExceptions import NotFound
 
 
 DASHBOARD = "@@cron-settings"
+
+
+def cron_url(site_url, cron):
+    """The cron's page; the uid is URL-encoded (defence: uids are checked)."""
+    return f"{site_url}/@@cron?uid={quote(cron.uid, safe='')}"
+
+
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 STATUS_CLASSES = {
@@ -42,7 +50,10 @@ class CronViewBase(BrowserView):
         return f"{self.site_url}/{DASHBOARD}"
 
     def cron_url(self, cron):
-        return f"{self.site_url}/@@cron?uid={cron.uid}"
+        return cron_url(self.site_url, cron)
+
+    def edit_url(self, cron):
+        return f"{self.site_url}/@@cron-edit?uid={quote(cron.uid, safe='')}"
 
     def local_time(self, value):
         """An aware datetime as text in the site's time zone ('' for None)."""

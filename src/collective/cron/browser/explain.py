@@ -9,6 +9,7 @@ from collective.cron.errors import InvalidCron
 from collective.cron.registry import site_timezone
 from collective.cron.schedule import get_timezone
 from collective.cron.schedule import parse
+from collective.cron.settings import clean
 
 import json
 
@@ -21,7 +22,8 @@ class ExplainView(CronViewBase):
         response.setHeader("Cache-Control", "no-store")
         try:
             schedule = parse(form.get("periodicity", ""))
-            zone = form.get("timezone") or ""
+            # The cron's own rule: one IANA name of the form's list, else refused.
+            zone = clean("timezone", form.get("timezone") or None)
             tz = get_timezone(zone) if zone else site_timezone()
         except (InvalidCron, ValueError) as error:
             return json.dumps({"ok": False, "error": str(error)})

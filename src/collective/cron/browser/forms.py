@@ -6,125 +6,90 @@ form.widgets.activated), so its documented walk-through still applies.
 """
 
 from collective.cron import _
-from collective.cron import validators
+from collective.cron import settings
 from collective.cron.browser.base import DASHBOARD
+from collective.cron.browser.base import cron_url
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
 from collective.cron.errors import NoSuchCron
-from collective.cron.interfaces import IJobRunner
 from collective.cron.registry import site_timezone
-from collective.cron.schedule import timezone_names
+from collective.cron.runners import runner_names
+from collective.cron.security import check_run_as
+from collective.cron.settings import ICronSettings
+from collective.cron.settings import SettingError
 from plone import api
 from plone.app.registry.browser.controlpanel import ControlPanelFormWrapper
 from plone.autoform import directives
 from plone.autoform.form import AutoExtensibleForm
+from plone.protect import CheckAuthenticator
 from plone.z3cform import layout
 from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 from Products.statusmessages.interfaces import IStatusMessage
+from urllib.parse import quote
 from z3c.form import button
 from z3c.form import form
 from z3c.form.browser.checkbox import SingleCheckBoxFieldWidget
+from z3c.form.interfaces import ActionExecutionError
+from z3c.form.interfaces import IErrorViewSnippet
+from z3c.form.interfaces import ISequenceWidget
+from z3c.form.interfaces import WidgetActionExecutionError
 from zExceptions import NotFound
 from zope import schema
-from zope.component import getGlobalSiteManager
-from zope.component import getSiteManager
+from zope.component import getMultiAdapter
 from zope.interface import Interface
-from zope.schema.interfaces import ValidationError
-from zope.schema.vocabulary import SimpleTerm
-from zope.schema.vocabulary import SimpleVocabulary
+from zope.interface import Invalid
 
+import copy
 import json
 
 
-class CronValueError(ValidationError):
-    """A cron setting was refused; the message names the value."""
-
-    def doc(self):
-        return self.args[0]
+def _setting(name):
+    """The field of ICronSettings, for this form (the rules come with it)."""
+    return copy.copy(ICronSettings[name])
 
 
-def _checked(check):
-    def constraint(value):
+def _as_text(name, **options):
+    """A text field for a setting typed as text, checked by the setting's rule.
+
+    The text is the 2.x form of the value (environ as JSON); the rule reads it,
+    so an error names what was typed.
+    """
+    source = ICronSettings[name]
+
+    def constraint(text):
         try:
-            check(value)
+            settings.clean(name, text)
         except InvalidCron as error:
-            raise CronValueError(str(error))
+            raise SettingError(error)
         return True
 
-    return constraint
-
-
-def _user_exists(login):
-    if login and api.user.get(username=login) is None:
-        raise CronValueError(_("No user with login ${login}", mapping={"login": login}))
-    return True
-
-
-TIMEZONES = SimpleVocabulary(
-    [SimpleTerm(name, name, name) for name in timezone_names()]
-)
-MISFIRE = SimpleVocabulary(
-    [
-        SimpleTerm("run_once", "run_once", _("Run once, late, then resume")),
-        SimpleTerm("skip", "skip", _("Skip them and log it")),
-    ]
-)
+    factory = options.pop("factory", schema.TextLine)
+    return factory(
+        title=source.title,
+        description=source.description,
+        constraint=constraint,
+        **options,
+    )
 
 
 class ICronForm(Interface):
-    name = schema.TextLine(
-        title=_("Name"),
-        description=_(
-            "The name of a registered job runner, or the path of a script or "
-            "view below the site (for example: my-folder/my_script)."
-        ),
-        constraint=_checked(validators.check_name),
-    )
-    periodicity = schema.TextLine(
-        title=_("Periodicity"),
-        description=_(
-            "Cron syntax: minute hour day-of-month month day-of-week, a sixth "
-            "field first for seconds, or @hourly, @daily, @weekly, @monthly, "
-            "@yearly."
-        ),
-        constraint=_checked(validators.check_periodicity),
-    )
-    senviron = schema.Text(
-        title=_("Environ"),
-        description=_("A JSON object handed to the job as cron.environ."),
-        required=False,
-        default="{}",
-        constraint=_checked(validators.check_environ),
-    )
-    logs_limit = schema.Int(
-        title=_("Logs to keep"),
-        min=validators.LOGS_LIMIT_MIN,
-        max=validators.LOGS_LIMIT_MAX,
-        default=5,
-    )
-    user = schema.TextLine(
-        title=_("Run as"),
-        description=_(
-            "Login of the user the job runs as, with that user's rights. "
-            "Empty: the user who saves this cron."
-        ),
-        required=False,
-        constraint=_user_exists,
-    )
-    timezone = schema.Choice(
-        title=_("Time zone"),
-        description=_("The periodicity is read in this zone. Empty: the site's."),
-        vocabulary=TIMEZONES,
-        required=False,
-    )
-    misfire = schema.Choice(
-        title=_("Runs missed while no worker ran"),
-        vocabulary=MISFIRE,
-        default="run_once",
-    )
+    """The form's view of ICronSettings, with the 2.x field names."""
+
+    name = _setting("name")
+    periodicity = _setting("periodicity")
+    senviron = _as_text("environ", factory=schema.Text, required=False, default="{}")
+    logs_limit = _as_text("logs_limit", default="5")
+    user = _setting("user")
+    timezone = _setting("timezone")
+    misfire = _setting("misfire")
     directives.widget("activated", SingleCheckBoxFieldWidget)
-    activated = schema.Bool(title=_("Activated"), default=True, required=False)
+    activated = _setting("activated")
+
+
+# Form field -> cron setting, where they differ.
+FORM_TO_SETTING = {"senviron": "environ"}
+SETTING_TO_FORM = {setting: field for field, setting in FORM_TO_SETTING.items()}
 
 
 def form_values(cron):
@@ -135,7 +100,7 @@ def form_values(cron):
         "senviron": json.dumps(
             cron.environ, indent=2, sort_keys=True, ensure_ascii=False
         ),
-        "logs_limit": cron.logs_limit,
+        "logs_limit": str(cron.logs_limit),
         "user": cron.user,
         "timezone": cron.timezone,
         "misfire": cron.misfire,
@@ -145,29 +110,24 @@ def form_values(cron):
 
 def cron_settings(data):
     """Cron settings from the form's data."""
-    settings = dict(data)
-    settings["environ"] = settings.pop("senviron") or "{}"
-    settings["activated"] = bool(settings.get("activated"))
-    return settings
-
-
-def runner_names():
-    """Names of the registered IJobRunner adapters, for the name field."""
-    names = set()
-    for registry in {getGlobalSiteManager(), getSiteManager()}:
-        for registration in registry.registeredAdapters():
-            if registration.name and registration.provided.isOrExtends(IJobRunner):
-                names.add(registration.name)
-    return sorted(names)
+    values = {FORM_TO_SETTING.get(key, key): value for key, value in data.items()}
+    values["environ"] = values.get("environ") or "{}"
+    values["activated"] = bool(values.get("activated"))
+    return values
 
 
 class CronFormBase(AutoExtensibleForm, form.Form):
     schema = ICronForm
     ignoreContext = True
+    enableCSRFProtection = True  # the form carries Plone's _authenticator
+
+    @property
+    def site(self):
+        return api.portal.get()
 
     @property
     def dashboard_url(self):
-        return f"{api.portal.get().absolute_url()}/{DASHBOARD}"
+        return f"{self.site.absolute_url()}/{DASHBOARD}"
 
     def updateWidgets(self):
         super().updateWidgets()
@@ -180,8 +140,70 @@ class CronFormBase(AutoExtensibleForm, form.Form):
                 "btn btn-secondary" if name == "cancel" else "btn btn-primary"
             )
 
+    def extractData(self, setErrors=True):
+        """z3c.form drops a choice it does not know (time zone 'Mars/Olympus')
+        as if nothing was chosen: refuse it instead, naming it."""
+        data, errors = super().extractData(setErrors=setErrors)
+        extra = []
+        for name, widget in self.widgets.items():
+            if not ISequenceWidget.providedBy(widget) or widget.error is not None:
+                continue
+            for token in self._unknown_tokens(widget):
+                error = SettingError(
+                    InvalidCron(
+                        FORM_TO_SETTING.get(name, name),
+                        token,
+                        _unknown_reason(name),
+                    )
+                )
+                view = getMultiAdapter(
+                    (error, self.request, widget, widget.field, self, self.context),
+                    IErrorViewSnippet,
+                )
+                view.update()
+                if setErrors:
+                    widget.error = view
+                extra.append(view)
+                break
+        if extra and setErrors:
+            self.widgets.errors = tuple(self.widgets.errors) + tuple(extra)
+        return data, tuple(errors) + tuple(extra)
+
+    def _unknown_tokens(self, widget):
+        tokens = self.request.form.get(widget.name)
+        if tokens is None:
+            return []
+        if isinstance(tokens, str):
+            tokens = [tokens]
+        if not isinstance(tokens, (list, tuple)):
+            return [str(tokens)]
+        known = {term.token for term in widget.terms}
+        return [
+            token
+            for token in tokens
+            if token not in ("", widget.noValueToken) and token not in known
+        ]
+
+    def check_csrf(self):
+        """Refuse a change without Plone's CSRF token: 403, nothing saved."""
+        CheckAuthenticator(self.request)
+
+    def refuse(self, error):
+        """Show a refused setting at its field (or above the form)."""
+        field = SETTING_TO_FORM.get(error.field, error.field)
+        if field in self.widgets:
+            raise WidgetActionExecutionError(field, Invalid(str(error)))
+        raise ActionExecutionError(Invalid(str(error)))
+
     def notify(self, text, kind="info"):
         IStatusMessage(self.request).add(text, type=kind)
+
+
+def _unknown_reason(name):
+    if name == "timezone":
+        return "unknown time zone (use an IANA name like 'Europe/Paris')"
+    choices = ", ".join(term.value for term in ICronSettings[name].vocabulary)
+    return f"must be one of {choices}"
 
 
 class CronAddForm(CronFormBase):
@@ -189,12 +211,17 @@ class CronAddForm(CronFormBase):
 
     @button.buttonAndHandler(_("Add"), name="add")
     def handle_add(self, action):
+        self.check_csrf()
         data, errors = self.extractData()
         if errors:
             self.status = self.formErrorsMessage
             return
         crontab = Crontab.load()
-        Cron(crontab=crontab, **cron_settings(data))
+        try:
+            cron = Cron(crontab=crontab, **cron_settings(data))
+            check_run_as(self.site, cron)
+        except InvalidCron as error:
+            self.refuse(error)
         crontab.save()
         self.notify(_("A new cron was added"))
         self.request.response.redirect(self.dashboard_url)
@@ -222,20 +249,26 @@ class CronEditForm(CronFormBase):
 
     @property
     def action(self):
-        return f"{self.request.getURL()}?uid={self.cron.uid}"
+        return f"{self.request.getURL()}?uid={quote(self.cron.uid, safe='')}"
 
     @property
     def cron_url(self):
-        return f"{api.portal.get().absolute_url()}/@@cron?uid={self.cron.uid}"
+        return cron_url(self.site.absolute_url(), self.cron)
 
     @button.buttonAndHandler(_("Apply"), name="apply")
     def handle_apply(self, action):
+        self.check_csrf()
         data, errors = self.extractData()
         if errors:
             self.status = self.formErrorsMessage
             return
-        for setting, value in cron_settings(data).items():
-            setattr(self.cron, setting, value)
+        previous = Cron.load(self.cron.dump(logs=False))
+        try:
+            for setting, value in cron_settings(data).items():
+                setattr(self.cron, setting, value)
+            check_run_as(self.site, self.cron, previous=previous)
+        except InvalidCron as error:
+            self.refuse(error)
         self.crontab.save()
         label = f"{self.cron.uid}/{self.cron.name}"
         self.notify(_("Cron ${cron} was changed", mapping={"cron": label}))

@@ -1,0 +1,177 @@
+"""The settings of a cron, defined once: ICronSettings.
+
+Each field carries its rule (collective.cron.validators) as a zope.schema
+constraint. Every channel validates through this schema: the model's checked
+attributes (hence the Python API and the registry), the Cron Dashboard's forms
+(z3c.form validates the fields), crons.xml and the REST API. A rule added to a
+field here holds on all of them.
+
+Whether the user a cron runs as may be chosen by whoever saves it depends on
+that person, not on the value alone: collective.cron.security checks it.
+"""
+
+from collective.cron import _
+from collective.cron import validators
+from collective.cron.errors import InvalidCron
+from zope import schema
+from zope.interface import Interface
+from zope.schema.interfaces import ValidationError
+from zope.schema.vocabulary import SimpleTerm
+from zope.schema.vocabulary import SimpleVocabulary
+
+
+class SettingError(ValidationError):
+    """zope.schema's face of an InvalidCron: forms show its message, which
+    names the setting and the value."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+    def doc(self):
+        return str(self.error)
+
+
+def _constraint(rule):
+    def constraint(value):
+        try:
+            rule(value)
+        except InvalidCron as error:
+            raise SettingError(error)
+        return True
+
+    return constraint
+
+
+def _timezones():
+    from collective.cron.schedule import timezone_names
+
+    return SimpleVocabulary([SimpleTerm(name, name, name) for name in timezone_names()])
+
+
+MISFIRE = SimpleVocabulary(
+    [
+        SimpleTerm("run_once", "run_once", _("Run once, late, then resume")),
+        SimpleTerm("skip", "skip", _("Skip them and log it")),
+    ]
+)
+
+# Setting name -> rule: a callable returning the clean value (it also reads
+# the text forms that forms and XML give) or raising InvalidCron.
+RULES = {
+    "uid": validators.check_uid,
+    "name": validators.check_name,
+    "user": validators.check_user,
+    "activated": validators.check_activated,
+    "periodicity": validators.check_periodicity,
+    "logs_limit": validators.check_logs_limit,
+    "environ": validators.check_environ,
+    "timezone": validators.check_timezone,
+    "misfire": validators.check_misfire,
+    "saved_by": validators.check_user,
+}
+
+
+class ICronSettings(Interface):
+    """What defines a cron, with the rule each value must follow."""
+
+    uid = schema.TextLine(
+        title=_("Identifier"),
+        description=_(
+            "Unique in the crontab; letters, digits, '.', '_' and '-' "
+            "(it appears in URLs)."
+        ),
+        constraint=_constraint(RULES["uid"]),
+    )
+    name = schema.TextLine(
+        title=_("Name"),
+        description=_(
+            "The name of a registered job runner, or the path of a script or "
+            "view below the site (for example: my-folder/my_script)."
+        ),
+        constraint=_constraint(RULES["name"]),
+    )
+    user = schema.TextLine(
+        title=_("Run as"),
+        description=_(
+            "Login of the user the job runs as, with that user's rights. "
+            "Empty: the user who saves this cron."
+        ),
+        required=False,
+        constraint=_constraint(RULES["user"]),
+    )
+    activated = schema.Bool(title=_("Activated"), default=True, required=False)
+    periodicity = schema.TextLine(
+        title=_("Periodicity"),
+        description=_(
+            "Cron syntax: minute hour day-of-month month day-of-week, a sixth "
+            "field first for seconds, or @hourly, @daily, @weekly, @monthly, "
+            "@yearly."
+        ),
+        constraint=_constraint(RULES["periodicity"]),
+    )
+    logs_limit = schema.Int(
+        title=_("Logs to keep"),
+        description=_("From 1 to 25."),
+        default=5,
+        constraint=_constraint(RULES["logs_limit"]),
+    )
+    environ = schema.Dict(
+        title=_("Environ"),
+        description=_("A JSON object handed to the job as cron.environ."),
+        key_type=schema.TextLine(),
+        required=False,
+        constraint=_constraint(RULES["environ"]),
+    )
+    timezone = schema.Choice(
+        title=_("Time zone"),
+        description=_("The periodicity is read in this zone. Empty: the site's."),
+        vocabulary=_timezones(),
+        required=False,
+    )
+    misfire = schema.Choice(
+        title=_("Runs missed while no worker ran"),
+        vocabulary=MISFIRE,
+        default="run_once",
+    )
+    saved_by = schema.TextLine(
+        title=_("Saved by"),
+        description=_(
+            "Login of who last saved the cron (set on save): the job runs as "
+            "this user when Run as is empty."
+        ),
+        required=False,
+        readonly=True,
+    )
+
+
+# The settings in schema order; saved_by is written by the registry manager.
+NAMES = tuple(schema.getFieldNamesInOrder(ICronSettings))
+
+
+def clean(name, value):
+    """The clean value of setting `name`; raises InvalidCron naming the value.
+
+    The rule reads text forms ("true", "5", JSON text) and checks the value;
+    the field then checks what the rule cannot know (a choice's vocabulary).
+    """
+    try:
+        rule = RULES[name]
+    except KeyError:
+        raise InvalidCron(name, value, f"is not a cron setting ({', '.join(NAMES)})")
+    clean_value = rule(value)
+    field = ICronSettings[name]
+    if clean_value is not None and isinstance(field, schema.Choice):
+        try:
+            field.bind(None).validate(clean_value)
+        except ValidationError:
+            choices = ", ".join(term.value for term in field.vocabulary)
+            if name == "timezone":
+                choices = "an IANA name like 'Europe/Paris'"
+            raise InvalidCron(name, value, f"must be one of {choices}")
+    return clean_value
+
+
+def check(values):
+    """Clean every given setting; the first bad one raises InvalidCron."""
+    return {name: clean(name, value) for name, value in values.items()}
