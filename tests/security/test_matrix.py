@@ -1,0 +1,124 @@
+"""Who may do what: every page, form, POST action and REST service of the
+add-on, for anonymous, Member, Editor, Site Administrator and Manager.
+
+The pages are those of browser/configure.zcml, the services those of
+restapi/configure.zcml. Refused means: sent to the login form, 401 or 403,
+and nothing stored changed. Allowed means: the page answers, and an action
+does what it says.
+"""
+
+from plone.restapi.testing import RelativeSession
+from tests.security.helpers import PASSWORD
+from tests.security.helpers import ROLES
+from tests.security.helpers import post
+from tests.security.helpers import stored
+from tests.security.helpers import token
+
+import pytest
+
+
+ALLOWED = {"siteadmin", "manager"}
+
+PAGES = [
+    "@@cron-settings",
+    "@@cron?uid=boss",
+    "@@cron-add",
+    "@@cron-edit?uid=boss",
+    "@@cron-explain?periodicity=@daily",
+]
+
+FORM = {
+    "form.widgets.name": "mycronjob",
+    "form.widgets.periodicity": "@hourly",
+    "form.widgets.senviron": "{}",
+    "form.widgets.logs_limit": "5",
+    "form.widgets.user": "",
+    "form.widgets.timezone:list": "--NOVALUE--",
+    "form.widgets.misfire:list": "run_once",
+    "form.widgets.activated:list": "selected",
+}
+
+ACTIONS = {
+    "toggle the crontab": ("@@cron-settings", {"cron_toggle": "1"}),
+    "delete crons": (
+        "@@cron-settings",
+        {"uids_to_delete": ["boss"], "delete_crons": "Send"},
+    ),
+    "run now": ("@@cron?uid=boss", {"cron_action": "run-cron"}),
+    "delete the cron": ("@@cron?uid=boss", {"cron_action": "delete-cron"}),
+    "delete logs": ("@@cron?uid=boss", {"logs_to_delete": ["0"], "logdelete": "1"}),
+    "delete all logs": (
+        "@@cron?uid=boss",
+        {"alllogs_to_delete": "1", "logdeletetop": "1"},
+    ),
+    "add form": ("@@cron-add", {**FORM, "form.buttons.add": "Add"}),
+    # The cron runs as the Zope root's admin: whoever edits it resets Run as
+    # to themselves (empty), as the run-as rule asks.
+    "edit form": ("@@cron-edit?uid=boss", {**FORM, "form.buttons.apply": "Apply"}),
+}
+
+
+def text(browser):
+    contents = browser.contents
+    return contents.decode("utf-8") if isinstance(contents, bytes) else contents
+
+
+def refused(browser):
+    status = int(browser.headers["status"].split()[0])
+    return (
+        status in (401, 403)
+        or "require_login" in browser.url
+        or "/login?came_from=" in browser.url
+        or "Insufficient Privileges" in text(browser)
+    )
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("page", PAGES)
+def test_pages(browser_as, functional_portal, stored_cron, role, page):
+    browser = browser_as(role, handle_errors=True)
+    browser.raiseHttpErrors = False
+    browser.open(f"{functional_portal.absolute_url()}/{page}")
+    if role in ALLOWED:
+        assert browser.headers["status"].startswith("200")
+        assert not refused(browser)
+    else:
+        assert refused(browser)
+        assert "mycronjob" not in text(browser)  # nothing of the cron shown
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ACTIONS)
+def test_actions(browser_as, functional_portal, stored_cron, role, action):
+    page, data = ACTIONS[action]
+    before = stored()
+    if role in ALLOWED:
+        browser = browser_as(role)
+        data = {**data, "_authenticator": token(browser, functional_portal)}
+        post(browser, f"{functional_portal.absolute_url()}/{page}", data)
+        assert browser.headers["status"].startswith("200")
+        assert "There were some errors" not in browser.contents
+        assert stored() != before
+    else:
+        browser = browser_as(role, handle_errors=True)
+        browser.raiseHttpErrors = False
+        post(browser, f"{functional_portal.absolute_url()}/{page}", data)
+        assert refused(browser)
+        assert stored() == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("service", ["@crons", "@crons/boss"])
+def test_rest_services(functional_portal, stored_cron, role, service):
+    session = RelativeSession(functional_portal.absolute_url())
+    session.headers["Accept"] = "application/json"
+    if role != "anonymous":
+        session.auth = (role, PASSWORD)
+    response = session.get(service)
+    session.close()
+    if role in ALLOWED:
+        assert response.status_code == 200
+        assert "boss" in response.text
+    else:
+        assert response.status_code == 401
+        assert "boss" not in response.text
