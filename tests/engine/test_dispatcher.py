@@ -1,16 +1,25 @@
 """The dispatcher's threads against the functional layer's real database."""
 
+from collective.cron import clock
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
+from collective.cron.crontab import format_date
 from collective.cron.interfaces import ICronManager
+from collective.cron.interfaces import IQueue
+from collective.cron.job import claim
 from collective.cron.marker import marked_sites
+from collective.cron.status import Status
+from collective.cron.workers import beat
 from collective.cron.workers import heartbeats
+from collective.cron.workers import record_of
+from datetime import timedelta
 from plone.app.testing import TEST_USER_ID
 from plone.app.testing import setRoles
 from tests.support.instances import wait_for
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
 
+import os
 import pytest
 import transaction
 
@@ -77,3 +86,40 @@ def test_unmarked_site_with_the_addon_is_found_at_start(db, functional_portal, s
     wait_for(lambda: dispatcher.polls >= 2, 30, interval=0.05, message="2 polls")
     transaction.begin()
     assert marked_sites(functional_portal) == ["/plone"]
+
+
+def test_restarted_worker_gives_back_its_earlier_process_jobs_at_start(
+    db, functional_portal, start, demo_runner
+):
+    """A worker restarted under its old name (containers: host:1) does not
+    leave what its dead process held to a lease that never ends."""
+    setSite(functional_portal)
+    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+    crontab = Crontab.load()
+    cron = Cron(name="collective.cron.demo", periodicity="@yearly", crontab=crontab)
+    crontab.save()
+    queue = IQueue(functional_portal)
+    slot = clock.now() - timedelta(seconds=30)
+    queue.schedule(cron.uid, slot)
+    # The dead process: it beat and claimed the job with a 5-minute lease.
+    beat(functional_portal, "test-worker", 1, "dead-process")
+    claim(functional_portal, queue.job(cron.uid), "test-worker", timedelta(minutes=5))
+    queue.job(cron.uid).worker_token = "dead-process"
+    transaction.commit()
+    started_at = clock.now()
+
+    dispatcher = start(lease="300")
+
+    def interrupted():
+        transaction.begin()
+        return Crontab.load(uids=[cron.uid]).by_uid(cron.uid).logs
+
+    [log] = wait_for(interrupted, 30, interval=0.05, message="the interrupted log")
+    assert log.status == Status.FAILURE
+    assert "worker test-worker restarted" in log.messages[0]
+    assert log.details["due"] == format_date(slot)
+    job = IQueue(functional_portal).job(cron.uid)
+    assert not job.running and job.begin_after > clock.now()  # next year
+    record = record_of(functional_portal, "test-worker")
+    assert record.token == dispatcher.token
+    assert record.pid == os.getpid() and record.started >= started_at

@@ -19,11 +19,14 @@ from collective.cron.events import ServerRestartEvent
 from collective.cron.interfaces import IQueue
 from collective.cron.job import claim_and_run_many
 from collective.cron.job import reclaim_lost_jobs
+from collective.cron.job import release_earlier_processes_jobs
 from collective.cron.marker import discover_sites
 from collective.cron.marker import marked_sites
+from collective.cron.workers import ALIVE_HEARTBEATS
 from collective.cron.workers import alive
 from collective.cron.workers import beat
-from collective.cron.workers import last_seen
+from collective.cron.workers import new_token
+from collective.cron.workers import record_of
 from datetime import timedelta
 from Testing.makerequest import makerequest
 from urllib.parse import urlsplit
@@ -100,8 +103,10 @@ class Dispatcher:
         self.db = db
         self.config = config
         self.name = config.worker_name
+        # This process start: names repeat across restarts, tokens do not.
+        self.token = new_token()
         self.lease = timedelta(seconds=config.lease)
-        self.heartbeat_window = timedelta(seconds=3 * config.heartbeat)
+        self.heartbeat_window = timedelta(seconds=ALIVE_HEARTBEATS * config.heartbeat)
         self.tasks = queue.Queue()
         self.in_flight = set()  # (site path, cron uid) handed out
         self.tasks_in_flight = 0
@@ -159,7 +164,17 @@ class Dispatcher:
             session.close()
 
     def _restart(self, session):
-        """Process start: every site gets ServerRestartEvent and a full sync."""
+        """Process start: every site gets ServerRestartEvent and a full sync.
+
+        The first heartbeat comes first: the worker's record then names this
+        process, and jobs that an earlier process of the same name held are
+        given back at once.
+        """
+        record = None
+        for _ in range(STARTUP_TRIES):
+            record = self._heartbeat(session, force=True)
+            if record is not None:
+                break
         try:
             session.manager.begin()
             found = discover_sites(session.root["Application"])
@@ -179,6 +194,20 @@ class Dispatcher:
                     if site is None:
                         session.manager.abort()
                         break
+                    if record is not None:
+                        released = release_earlier_processes_jobs(
+                            site, self.name, self.token, record, session.manager
+                        )
+                        if released:
+                            logger.info(
+                                "Dispatcher %s: %d job(s) of %s held by an "
+                                "earlier process of this name given back",
+                                self.name,
+                                released,
+                                path,
+                            )
+                        session.manager.begin()
+                        site = session.site(path)
                     notify(ServerRestartEvent(Crontab.load()))
                     session.manager.commit()
                     break
@@ -225,7 +254,7 @@ class Dispatcher:
                 reclaim_lost_jobs(
                     site,
                     self.lease,
-                    lambda worker: last_seen(session.root, worker),
+                    lambda worker: record_of(session.root, worker),
                     manager=session.manager,
                     now=now,
                     running=running,
@@ -264,17 +293,24 @@ class Dispatcher:
         for batch in batches:
             self.tasks.put((path, batch))
 
-    def _heartbeat(self, session):
+    def _heartbeat(self, session, force=False):
+        """Beat if the interval has passed; return the record written or None."""
         now = time.monotonic()
-        if self.last_beat is not None and now - self.last_beat < self.config.heartbeat:
-            return
+        if (
+            not force
+            and self.last_beat is not None
+            and now - self.last_beat < self.config.heartbeat
+        ):
+            return None
         session.manager.begin()
         try:
-            beat(session.root, self.name, self.config.threads)
+            record = beat(session.root, self.name, self.config.threads, self.token)
             session.manager.commit()
             self.last_beat = now
+            return record
         except ConflictError:
             session.manager.abort()
+            return None
 
     # -- worker threads -------------------------------------------------------
 
@@ -317,6 +353,7 @@ class Dispatcher:
                 self.lease,
                 manager=session.manager,
                 misfire_grace=timedelta(seconds=self.config.misfire_grace),
+                token=self.token,
             )
         except Exception:
             session.manager.abort()

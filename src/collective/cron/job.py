@@ -150,8 +150,13 @@ def run_as(site, cron):
 
 
 def missed_times(cron, job, now, grace=MISFIRE_GRACE):
-    """Fire times a late job stands for: [] when it is on time or forced."""
-    if job.forced or now - job.begin_after <= grace:
+    """Fire times a late job stands for: [] when it is on time or forced.
+
+    A job is late when it is due for longer than `grace` (a misfire), or when
+    later fire times of its cron have passed too (a cron every 2 s started
+    7 s late stands for 4 of them): every one of them is named in its log.
+    """
+    if job.forced:
         return []
     times = [job.begin_after]
     current = job.begin_after
@@ -160,7 +165,14 @@ def missed_times(cron, job, now, grace=MISFIRE_GRACE):
         if current is None or current > now:
             break
         times.append(current)
+    if len(times) == 1 and now - job.begin_after <= grace:
+        return []
     return times
+
+
+def is_misfire(job, now, grace=MISFIRE_GRACE):
+    """True when the job is due for longer than `grace`: no worker ran it."""
+    return not job.forced and now - job.begin_after > grace
 
 
 def _describe_missed(times):
@@ -210,11 +222,20 @@ def _describe_transaction(txn, site, cron, login):
 class JobRun:
     """One execution of a claimed job."""
 
-    def __init__(self, site, job, policy, worker=None, misfire_grace=MISFIRE_GRACE):
+    def __init__(
+        self,
+        site,
+        job,
+        policy,
+        worker=None,
+        misfire_grace=MISFIRE_GRACE,
+        token=None,
+    ):
         self.site = site
         self.job = job
         self.policy = policy
         self.worker = worker
+        self.token = token
         self.misfire_grace = misfire_grace
         self.queue = IQueue(site)
         self.history = History(site)
@@ -224,7 +245,12 @@ class JobRun:
         job = self.queue.job(self.job.cron_uid)
         if self.worker is None:
             return job is self.job
-        return job is self.job and job.running and job.worker == self.worker
+        return (
+            job is self.job
+            and job.running
+            and job.worker == self.worker
+            and job.worker_token == self.token
+        )
 
     @property
     def result_path(self):
@@ -248,7 +274,11 @@ class JobRun:
         # kept aside because a failed try must not leave its log in memory.
         self.legacy_logs = list(cron.logs)
         missed = missed_times(cron, job, started, self.misfire_grace)
-        if missed and cron.misfire == "skip":
+        if (
+            missed
+            and cron.misfire == "skip"
+            and is_misfire(job, started, self.misfire_grace)
+        ):
             message = (
                 f"Skipped (misfire policy 'skip'): {_describe_missed(missed)} "
                 "missed while no worker ran"
@@ -382,6 +412,7 @@ class JobRun:
                         f"Skipped {_describe_missed(swallowed)}: "
                         "the previous run was still running"
                     ],
+                    due=format_date(swallowed[0]),
                     missed=len(swallowed),
                     scheduled=[format_date(t) for t in swallowed[:MISSED_LISTED]],
                 ),
@@ -407,18 +438,26 @@ class JobRun:
             current = cron.next_after(current)
         return times
 
-    def interrupted(self, reason):
+    def interrupted(self, reason, token=None, lease_ended=True):
         """Record a run whose worker was lost, and queue the next one.
 
+        The log carries the slot the run stood for (`due`); the next run is
+        queued at the cron's fire time after that slot, so that fire times
+        that passed meanwhile are run late or skipped per the cron's misfire
+        policy, and logged either way. `token`: the lost process's token, as
+        seen by the caller; `lease_ended=False` when the caller knows the
+        process is gone whatever the lease says (its name was taken over).
         Returns False when the job is no longer lost (its worker finished it,
         or another worker reclaimed it first).
         """
         self.policy.begin()
         job = self.job
+        now = clock.now()
         if not (
             self.queue.job(job.cron_uid) is job
             and job.running
-            and job.lease_until < clock.now()
+            and job.worker_token == token
+            and (job.lease_until < now or not lease_ended)
         ):
             self.policy.abort()
             return False
@@ -426,29 +465,40 @@ class JobRun:
         cron = crontab.crons.get(job.cron_uid)
         if cron is not None:
             claimed = format_date(job.claimed_at) if job.claimed_at else "?"
+            details = {"due": format_date(job.begin_after), "worker": job.worker}
+            if job.claimed_at is not None:
+                details["claimed_at"] = claimed
+            if job.forced:
+                details["forced"] = True
             log = Log(
-                date=job.claimed_at or clock.now(),
+                date=now,
                 status=Status.FAILURE,
                 messages=[f"interrupted: worker lost ({reason}; claimed at {claimed})"],
-                worker=job.worker,
+                **details,
             )
+            self.legacy_logs = list(cron.logs)
             self._add_log(cron, log)
             notify(FinishedCronJobEvent(self.site, cron, log))
-        self._reschedule(clock.now())
+        self._reschedule(now, after_slot=None if job.forced else job.begin_after)
         self.policy.commit()
         return True
 
-    def _reschedule(self, now):
+    def _reschedule(self, now, after_slot=None):
         """Queue the next run from the cron's settings as they are now.
 
         Read again: an admin may have edited or deleted the cron meanwhile.
+        `after_slot`: queue the fire time after this one, even if it passed.
         """
         crontab = Crontab.load(uids=[self.job.cron_uid], logs=False)
         cron = crontab.crons.get(self.job.cron_uid)
         if cron is None or not is_scheduled(cron):
             self.queue.finish(self.job)
             return
-        self.queue.finish(self.job, cron.next_after(now), signature(cron))
+        if after_slot is not None and signature(cron) == self.job.signature:
+            following = cron.next_after(after_slot)
+        else:  # a run now, or the schedule changed: from now on
+            following = cron.next_after(now)
+        self.queue.finish(self.job, following, signature(cron))
 
     def _result(self, log):
         return (
@@ -459,23 +509,29 @@ class JobRun:
         )
 
 
-def claim(site, job, worker, lease):
-    """Mark a pending job as running for `worker` for `lease` (a timedelta)."""
-    return IQueue(site).claim(job, worker, clock.now() + lease)
+def claim(site, job, worker, lease, token=None):
+    """Mark a pending job as running for `worker` for `lease` (a timedelta).
+
+    `token`: the worker process's start token (see workers.py)."""
+    return IQueue(site).claim(job, worker, clock.now() + lease, token)
 
 
-def claim_and_run(site, job, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE):
+def claim_and_run(
+    site, job, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE, token=None
+):
     """Claim `job` in a committed transaction of its own, then run it.
 
     Returns the run's result, or None when another worker claimed the job
     first (our claim conflicted) or the job was dropped.
     """
-    results = claim_and_run_many(site, [job], worker, lease, manager, misfire_grace)
+    results = claim_and_run_many(
+        site, [job], worker, lease, manager, misfire_grace, token
+    )
     return results[0] if results else None
 
 
 def claim_and_run_many(
-    site, jobs, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE
+    site, jobs, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE, token=None
 ):
     """Claim several due jobs in one committed transaction, then run each.
 
@@ -487,7 +543,7 @@ def claim_and_run_many(
     manager = manager or transaction.manager
     try:
         for job in jobs:
-            claim(site, job, worker, lease)
+            claim(site, job, worker, lease, token)
         manager.commit()
     except ConflictError:
         manager.abort()
@@ -495,7 +551,12 @@ def claim_and_run_many(
     results = []
     for job in jobs:
         run = JobRun(
-            site, job, Commits(manager), worker=worker, misfire_grace=misfire_grace
+            site,
+            job,
+            Commits(manager),
+            worker=worker,
+            misfire_grace=misfire_grace,
+            token=token,
         )
         result = run.execute()
         if result is not None:
@@ -503,14 +564,36 @@ def claim_and_run_many(
     return results
 
 
-def reclaim_lost_jobs(site, lease, last_seen, manager=None, now=None, running=None):
-    """Give back running jobs whose worker is gone; return how many.
+def _lost_because(job, record, lease, now):
+    """Why the process that claimed `job` is gone, or None if it may be alive.
 
-    A job is lost when its lease ended and its worker has not sent a
-    heartbeat for `lease` (a timedelta); `last_seen(worker)` tells when it did.
-    Each is logged FAILURE "interrupted: worker lost" and rescheduled, in a
-    committed transaction of its own (a conflict: another worker did it).
-    `running`: the running jobs, when the caller has just listed them.
+    `record`: the WorkerRecord of the job's worker name, or None.
+    """
+    if record is None:
+        return f"worker {job.worker} is not known"
+    if job.worker_token is not None and record.token != job.worker_token:
+        return (
+            f"worker {job.worker} restarted: pid {record.pid} on {record.host} "
+            f"since {format_date(record.started)}"
+        )
+    if record.last_seen + lease < now:
+        return (
+            f"worker {job.worker} sent no heartbeat since "
+            f"{format_date(record.last_seen)}"
+        )
+    return None
+
+
+def reclaim_lost_jobs(site, lease, worker_record, manager=None, now=None, running=None):
+    """Give back running jobs whose worker process is gone; return how many.
+
+    A job is lost when its lease ended and the process that claimed it is
+    gone: its worker has not sent a heartbeat for `lease` (a timedelta), or
+    a new process beats under its name. `worker_record(name)` returns the
+    worker's record (see workers.record_of). Each is logged FAILURE
+    "interrupted: worker lost" and rescheduled, in a committed transaction of
+    its own (a conflict: another worker did it). `running`: the running jobs,
+    when the caller has just listed them.
     """
     now = now or clock.now()
     manager = manager or transaction.manager
@@ -520,12 +603,42 @@ def reclaim_lost_jobs(site, lease, last_seen, manager=None, now=None, running=No
         expired = [job for job in running if job.lease_until < now]
     count = 0
     for job in expired:
-        seen = last_seen(job.worker)
-        if seen is not None and seen + lease >= now:
+        reason = _lost_because(job, worker_record(job.worker), lease, now)
+        if reason is None:
             continue  # the worker is alive: its run goes on
-        reason = f"worker {job.worker} sent no heartbeat since {format_date(seen)}"
         try:
-            count += JobRun(site, job, Commits(manager)).interrupted(reason)
+            count += JobRun(site, job, Commits(manager)).interrupted(
+                reason, token=job.worker_token
+            )
+        except ConflictError:
+            manager.abort()
+    return count
+
+
+def release_earlier_processes_jobs(site, worker, token, record, manager=None):
+    """At a worker's start: give back what earlier processes of its name held.
+
+    A job running under `worker` with another process token than ours
+    (`token`) was claimed by a process that is gone (names repeat across
+    restarts): it is logged "interrupted" and rescheduled at once, lease or
+    not. `record`: our WorkerRecord (for the log). Returns how many.
+    """
+    manager = manager or transaction.manager
+    held = [
+        job
+        for job in IQueue(site).running_jobs(now=clock.now())
+        if job.worker == worker and job.worker_token != token
+    ]
+    count = 0
+    for job in held:
+        reason = (
+            f"worker {worker} restarted: pid {record.pid} on {record.host} "
+            f"since {format_date(record.started)}"
+        )
+        try:
+            count += JobRun(site, job, Commits(manager)).interrupted(
+                reason, token=job.worker_token, lease_ended=False
+            )
         except ConflictError:
             manager.abort()
     return count

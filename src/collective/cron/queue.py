@@ -58,9 +58,12 @@ class Job(Persistent):
 
     `begin_after`: when it is due (aware UTC); `forced`: queued by "Run now";
     `signature`: the cron settings its time was computed from. While running,
-    `worker` holds it until `lease_until`; a change asked for meanwhile waits
-    in `after_run` (or `cancelled`) and is applied when the run finishes.
+    `worker` (the worker's name) holds it until `lease_until`, for the
+    process start `worker_token` names; a change asked for meanwhile waits in
+    `after_run` (or `cancelled`) and is applied when the run finishes.
     """
+
+    worker_token = None  # jobs stored before process tokens existed
 
     def __init__(self, cron_uid, begin_after, forced=False, signature=None):
         self.cron_uid = cron_uid
@@ -251,13 +254,15 @@ class Queue(SiteStorage):
             for uid in list(storage.jobs.keys()):
                 self.remove(uid)
 
-    def claim(self, job, worker, lease_until):
+    def claim(self, job, worker, lease_until, token=None):
         """Mark a pending job running, leased to `worker` until `lease_until`.
 
-        Writes the job object only.
+        `token` names the worker's process start (see workers.py). Writes the
+        job object only.
         """
         job.status = RUNNING
         job.worker = worker
+        job.worker_token = token
         job.claimed_at = clock.now()
         job.lease_until = clock.as_utc(lease_until)
         job.after_run = None
@@ -274,6 +279,7 @@ class Queue(SiteStorage):
         after_run, cancelled = job.after_run, job.cancelled
         job.status = PENDING
         job.worker = job.claimed_at = job.lease_until = job.after_run = None
+        job.worker_token = None
         job.cancelled = False
         if cancelled:
             self._delete(job)

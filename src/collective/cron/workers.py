@@ -3,31 +3,54 @@
 Each worker process writes its own small record in the ZODB root at most once
 per heartbeat interval (default one minute): it is the only write of an idle
 worker. Its running jobs stay leased while its heartbeats keep coming.
+
+A record is keyed by the worker's configured name, which may repeat across
+restarts (containers: the same hostname and pid 1). What tells two processes
+of one name apart is the per-start `token`: jobs claimed under another token
+than the record's belong to a process that is gone.
 """
 
 from BTrees.OOBTree import OOBTree
 from collective.cron import clock
+from collective.cron import logger
 from collective.cron.marker import zodb_root
 from datetime import timedelta
 from persistent import Persistent
 
 import os
 import socket
+import uuid
 
 
 ROOT_KEY = "collective.cron.workers"
-# Records of workers silent for longer than this are deleted.
+# Records of workers silent for longer than this are deleted (when a worker
+# of a new name first beats).
 FORGET_AFTER = timedelta(days=7)
+# A worker is taken for alive while its last heartbeat is at most this many
+# heartbeat intervals old.
+ALIVE_HEARTBEATS = 3
+
+
+def new_token():
+    """A token that names one start of a worker process."""
+    return uuid.uuid4().hex
 
 
 class WorkerRecord(Persistent):
-    def __init__(self, name):
+    token = None  # records written before tokens existed
+
+    def __init__(self, name, token=None):
         self.name = name
+        self.threads = 0
+        self.restart(token)
+
+    def restart(self, token):
+        """The name is now used by this process (started now)."""
+        self.token = token
         self.host = socket.gethostname()
         self.pid = os.getpid()
         self.started = clock.now()
         self.last_seen = self.started
-        self.threads = 0
 
     def as_dict(self):
         return {
@@ -40,20 +63,45 @@ class WorkerRecord(Persistent):
         }
 
 
-def beat(root, name, threads):
-    """Record that worker `name` is alive now; forget long-silent workers."""
+def beat(root, name, threads, token=None):
+    """Record that worker `name`, process `token`, is alive now.
+
+    A new token under a known name is a new process: the record takes its
+    pid and start time. Forgets workers silent for FORGET_AFTER.
+    """
     root = zodb_root(root)
     workers = root.get(ROOT_KEY)
     if workers is None:
         workers = root[ROOT_KEY] = OOBTree()
     record = workers.get(name)
     if record is None:
-        record = workers[name] = WorkerRecord(name)
+        record = workers[name] = WorkerRecord(name, token)
         for other in list(workers.values()):
             if other.last_seen < clock.now() - FORGET_AFTER:
                 del workers[other.name]
+    elif record.token != token:
+        if (record.host, record.pid) != (socket.gethostname(), os.getpid()) and (
+            record.last_seen > clock.now() - timedelta(minutes=1)
+        ):
+            # A restart on another host, or two live processes of one name.
+            logger.warning(
+                "Worker name %s was used by pid %s on %s until %s: if that "
+                "process still runs, give each worker a name of its own",
+                name,
+                record.pid,
+                record.host,
+                record.last_seen.isoformat(),
+            )
+        record.restart(token)
     record.last_seen = clock.now()
     record.threads = threads
+    return record
+
+
+def record_of(root, name):
+    """The WorkerRecord of `name`, or None. `root`: the ZODB root or a site."""
+    workers = zodb_root(root).get(ROOT_KEY)
+    return workers.get(name) if workers is not None else None
 
 
 def heartbeats(root):
@@ -65,8 +113,7 @@ def heartbeats(root):
 
 
 def last_seen(root, name):
-    workers = zodb_root(root).get(ROOT_KEY)
-    record = workers.get(name) if workers is not None else None
+    record = record_of(root, name)
     return record.last_seen if record is not None else None
 
 
