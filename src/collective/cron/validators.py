@@ -62,7 +62,7 @@ def path_problem(path):
     if path.startswith("/"):
         return "is an absolute path: give a path below the site"
     for segment in path.split("/"):
-        if segment in ("..", "."):
+        if segment.removeprefix("@@") in ("..", "."):
             return f"has a {segment!r} segment: a path must stay below the site"
         if not segment:
             return "has an empty segment ('//'): give a path below the site"
