@@ -344,8 +344,13 @@ class Cron:
     def to_json(self, logs=True):
         """The cron as JSON text; refuses what JSON cannot hold."""
         try:
-            return json.dumps(self.dump(logs=logs), sort_keys=True, ensure_ascii=False)
-        except (TypeError, ValueError) as error:
+            return json.dumps(
+                self.dump(logs=logs),
+                sort_keys=True,
+                ensure_ascii=False,
+                allow_nan=False,  # NaN is not JSON: readers of the registry choke
+            )
+        except (TypeError, ValueError, RecursionError) as error:
             raise InvalidCron(
                 "environ", self.environ, f"cannot be stored ({error})", uid=self.uid
             )

@@ -1,5 +1,21 @@
 """Exceptions with messages that name the bad value."""
 
+import reprlib
+
+
+# Values are named in messages, but a 10,000 deep environ must not make the
+# message itself fail (repr recurses) or fill a page: reprlib cuts both.
+_SHOWN = reprlib.Repr()
+_SHOWN.maxstring = 300
+_SHOWN.maxother = 300
+_SHOWN.maxlevel = 4
+_SHOWN.maxdict = _SHOWN.maxlist = _SHOWN.maxtuple = 12
+
+
+def shown(value):
+    """repr(value), cut to a readable size."""
+    return _SHOWN.repr(value)
+
 
 class InvalidCron(ValueError):
     """A cron setting has a bad value; nothing was changed.
@@ -20,7 +36,7 @@ class InvalidCron(ValueError):
         return InvalidCron(self.field, self.value, self.reason, uid=uid)
 
     def __str__(self):
-        text = f"Invalid {self.field} {self.value!r}: {self.reason}"
+        text = f"Invalid {self.field} {shown(self.value)}: {self.reason}"
         if self.uid is not None:
             text = f"Cron {self.uid}: {text}"
         return text

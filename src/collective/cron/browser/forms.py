@@ -144,30 +144,33 @@ class CronFormBase(AutoExtensibleForm, form.Form):
         """z3c.form drops a choice it does not know (time zone 'Mars/Olympus')
         as if nothing was chosen: refuse it instead, naming it."""
         data, errors = super().extractData(setErrors=setErrors)
-        extra = []
+        refused = {}
         for name, widget in self.widgets.items():
-            if not ISequenceWidget.providedBy(widget) or widget.error is not None:
+            if not ISequenceWidget.providedBy(widget):
                 continue
-            for token in self._unknown_tokens(widget):
-                error = SettingError(
-                    InvalidCron(
-                        FORM_TO_SETTING.get(name, name),
-                        token,
-                        _unknown_reason(name),
-                    )
-                )
-                view = getMultiAdapter(
-                    (error, self.request, widget, widget.field, self, self.context),
-                    IErrorViewSnippet,
-                )
-                view.update()
-                if setErrors:
-                    widget.error = view
-                extra.append(view)
-                break
-        if extra and setErrors:
-            self.widgets.errors = tuple(self.widgets.errors) + tuple(extra)
-        return data, tuple(errors) + tuple(extra)
+            unknown = self._unknown_tokens(widget)
+            if not unknown:
+                continue
+            setting = FORM_TO_SETTING.get(name, name)
+            error = SettingError(
+                InvalidCron(setting, unknown[0], _unknown_reason(name))
+            )
+            view = getMultiAdapter(
+                (error, self.request, widget, widget.field, self, self.context),
+                IErrorViewSnippet,
+            )
+            view.update()
+            refused[widget] = view
+        if not refused:
+            return data, errors
+        # This error replaces z3c.form's "Required input is missing" for it.
+        errors = tuple(e for e in errors if e.widget not in refused)
+        errors += tuple(refused.values())
+        if setErrors:
+            for widget, view in refused.items():
+                widget.error = view
+            self.widgets.errors = errors
+        return data, errors
 
     def _unknown_tokens(self, widget):
         tokens = self.request.form.get(widget.name)
