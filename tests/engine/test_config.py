@@ -67,3 +67,17 @@ def test_bad_settings_named(settings, environ, message):
     with pytest.raises(config.ConfigError) as info:
         config.load(settings, environ=environ)
     assert message in str(info.value)
+
+
+def test_lease_shorter_than_two_heartbeats_is_refused():
+    with pytest.raises(config.ConfigError) as error:
+        config.load({"lease": "100", "heartbeat": "60"}, environ={})
+    message = str(error.value)
+    assert "lease = 100" in message
+    assert "heartbeat 60 + poll-interval 5" in message
+    assert "= 130 seconds" in message
+
+
+def test_lease_from_environment_is_checked_against_zope_conf_heartbeat():
+    with pytest.raises(config.ConfigError, match="lease = 10"):
+        config.load({"heartbeat": "30"}, environ={"COLLECTIVE_CRON_LEASE": "10"})

@@ -131,4 +131,21 @@ def load(settings=None, environ=None):
             f"unknown collective.cron setting(s) {sorted(unknown)}; "
             f"known: {', '.join(PARSERS)}"
         )
-    return WorkerConfig(**values)
+    result = WorkerConfig(**values)
+    _check_lease(result)
+    return result
+
+
+def _check_lease(settings):
+    """A lease must outlast the gap between two heartbeats, with room to
+    spare: heartbeats ride on the dispatcher's polls, so they come at most
+    `heartbeat` + `poll-interval` apart. A shorter lease would let another
+    worker take back the run of a worker that is alive: a second run."""
+    floor = 2 * (settings.heartbeat + settings.poll_interval)
+    if settings.lease < floor:
+        raise ConfigError(
+            f"collective.cron setting lease = {settings.lease:g}: must be at "
+            f"least 2 x (heartbeat {settings.heartbeat:g} + poll-interval "
+            f"{settings.poll_interval:g}) = {floor:g} seconds, or the runs of "
+            "live workers could be taken back and run twice"
+        )
