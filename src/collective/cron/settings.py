@@ -100,7 +100,12 @@ class ICronSettings(Interface):
         required=False,
         constraint=_constraint(RULES["user"]),
     )
-    activated = schema.Bool(title=_("Activated"), default=True, required=False)
+    activated = schema.Bool(
+        title=_("Activated"),
+        default=True,
+        required=False,
+        constraint=_constraint(RULES["activated"]),
+    )
     periodicity = schema.TextLine(
         title=_("Periodicity"),
         description=_(
@@ -128,11 +133,13 @@ class ICronSettings(Interface):
         description=_("The periodicity is read in this zone. Empty: the site's."),
         vocabulary=_timezones(),
         required=False,
+        constraint=_constraint(RULES["timezone"]),
     )
     misfire = schema.Choice(
         title=_("Runs missed while no worker ran"),
         vocabulary=MISFIRE,
         default="run_once",
+        constraint=_constraint(RULES["misfire"]),
     )
     saved_by = schema.TextLine(
         title=_("Saved by"),
@@ -142,6 +149,7 @@ class ICronSettings(Interface):
         ),
         required=False,
         readonly=True,
+        constraint=_constraint(RULES["saved_by"]),
     )
 
 
