@@ -345,3 +345,23 @@ def test_rest_api_answers_valid_json_as_site_administrator(
     assert response.status_code == 200
     json.loads(response.text, parse_constant=pytest.fail)  # no NaN/Infinity
     assert [item["uid"] for item in response.json()["items"]] == ["boss"]
+
+
+def test_uids_in_links_and_redirects(siteadmin, functional_portal):
+    """2.x uids (uuid4 text with dashes) stay valid in links and redirects;
+    uids are checked (see TestPythonAPI) and URL-encoded in links."""
+    uid = "1b4e28ba-2fa1-11d2-883f-0016d3cca427"
+    transaction.begin()
+    crontab = Crontab.load()
+    Cron(uid=uid, name="mycronjob", periodicity="@daily", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+    siteadmin.open(f"{functional_portal.absolute_url()}/@@cron-settings")
+    siteadmin.getLink("mycronjob").click()
+    assert siteadmin.url.endswith(f"/@@cron?uid={uid}")
+    siteadmin.getLink(id="edit-cron").click()
+    assert siteadmin.url.endswith(f"/@@cron-edit?uid={uid}")
+    siteadmin.getControl(name="form.widgets.periodicity").value = "@hourly"
+    siteadmin.getControl("Apply").click()
+    assert siteadmin.url.endswith(f"/@@cron?uid={uid}")
+    assert f"Cron {uid}/mycronjob was changed" in siteadmin.contents
