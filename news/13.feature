@@ -1,0 +1,1 @@
+One schema for a cron's settings, `collective.cron.settings.ICronSettings` (extended by `ICron`, which gains `misfire` and `saved_by`): the model, the forms and crons.xml validate through it; `collective.cron.security.check_run_as` is the one run-as rule. @collective-cron-devs
