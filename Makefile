@@ -99,8 +99,12 @@ browser: ## Install Debian's Chromium for the browser tests (never a downloaded 
 test: install browser ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
+.PHONY: test-fast
+test-fast: install ## Run the tests but the slow multi-process ones (pytest -m "not slow")
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+
 .PHONY: bench
-bench: install ## Run the benchmarks (bench/, about 10 minutes) and print one table
+bench: install ## Run the benchmarks (bench/, about 7 minutes) and print one table
 	$(PIP_INSTALL) -e ".[test,bench]"
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 

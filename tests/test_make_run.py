@@ -18,6 +18,9 @@ import urllib.error
 import urllib.request
 
 
+pytestmark = pytest.mark.slow
+
+
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 180  # seconds; site creation takes ~15 s on 2 cores
 

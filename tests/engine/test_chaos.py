@@ -18,6 +18,7 @@ from datetime import timedelta
 from tests.support.instances import Instance
 from tests.support.instances import ZEOServer
 from tests.support.instances import wait_for
+from tests.support.slots import account
 
 import json
 import pytest
@@ -50,10 +51,6 @@ def cron(uid):
         "environ": {"greeting": uid, "sleep": 0.8},
         "logs_limit": 25,
     }
-
-
-def parse(text):
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC)
 
 
 class LogCollector(threading.Thread):
@@ -94,16 +91,6 @@ class LogCollector(threading.Thread):
 
 def interrupted(log):
     return any(text.startswith("interrupted") for text in log["messages"][:1])
-
-
-def slots_of(log):
-    """The scheduled times a log accounts for."""
-    first = parse(log["due"])
-    count = log.get("missed", 1)
-    slots = [first + PERIOD * n for n in range(count)]
-    listed = [parse(text) for text in log.get("scheduled", [])]
-    assert slots[: len(listed)] == listed, log
-    return slots
 
 
 @pytest.fixture
@@ -181,11 +168,8 @@ def test_killed_and_restarted_workers_lose_and_repeat_nothing(cluster):
     reasons = Counter()
     for uid in CRONS:
         logs = list(collector.logs[uid].values())
-        covered = Counter(slot for log in logs for slot in slots_of(log))
-        duplicates = {slot: n for slot, n in covered.items() if n > 1}
-        first, last = min(covered), max(covered)
-        expected = [first + PERIOD * n for n in range((last - first) // PERIOD + 1)]
-        unaccounted = [slot for slot in expected if slot not in covered]
+        expected, duplicates, unaccounted = account(logs, PERIOD)
+        first, last = expected[0], expected[-1]
         runs = [
             log
             for log in logs

@@ -14,6 +14,9 @@ from tests.support.instances import wait_for
 import pytest
 
 
+pytestmark = pytest.mark.slow
+
+
 WORKER_SETTINGS = {
     "worker": "on",
     "threads": "1",

@@ -18,6 +18,9 @@ import pytest
 import time
 
 
+pytestmark = pytest.mark.slow
+
+
 WORKER_SETTINGS = {
     "worker": "on",
     "threads": "2",

@@ -34,8 +34,3 @@ def freeze(value: datetime | None) -> None:
     global _frozen
     with _lock:
         _frozen = None if value is None else as_utc(value)
-
-
-def is_frozen() -> bool:
-    """True while the clock is stopped by ``freeze``."""
-    return _frozen is not None

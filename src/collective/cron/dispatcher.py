@@ -22,7 +22,6 @@ from collective.cron.job import reclaim_lost_jobs
 from collective.cron.job import release_earlier_processes_jobs
 from collective.cron.marker import discover_sites
 from collective.cron.marker import marked_sites
-from collective.cron.workers import ALIVE_HEARTBEATS
 from collective.cron.workers import alive
 from collective.cron.workers import beat
 from collective.cron.workers import new_token
@@ -106,7 +105,8 @@ class Dispatcher:
         # This process start: names repeat across restarts, tokens do not.
         self.token = new_token()
         self.lease = timedelta(seconds=config.lease)
-        self.heartbeat_window = timedelta(seconds=ALIVE_HEARTBEATS * config.heartbeat)
+        # The most seconds between two of our heartbeats: they ride on polls.
+        self.heartbeat_gap = config.heartbeat + config.poll_interval
         self.tasks = queue.Queue()
         self.in_flight = set()  # (site path, cron uid) handed out
         self.tasks_in_flight = 0
@@ -181,8 +181,12 @@ class Dispatcher:
             session.manager.commit()
             if found:
                 logger.info("Sites with collective.cron now marked: %s", found)
-        except Exception:
+        except ConflictError:
             session.manager.abort()  # another worker marked them: fine
+            logger.info("Dispatcher %s: sites marked by another worker", self.name)
+        except Exception:
+            session.manager.abort()
+            logger.exception("Dispatcher %s: looking for sites failed", self.name)
         session.manager.begin()
         paths = marked_sites(session.root)
         session.manager.abort()
@@ -260,7 +264,7 @@ class Dispatcher:
                     running=running,
                 )
             # Share due jobs with the other live workers: smaller batches.
-            workers = len(alive(session.root, within=self.heartbeat_window))
+            workers = len(alive(session.root))
             self._hand_out(path, [job.cron_uid for job in pending], max(1, workers))
             if next_due is None:
                 return self.config.poll_interval
@@ -304,7 +308,13 @@ class Dispatcher:
             return None
         session.manager.begin()
         try:
-            record = beat(session.root, self.name, self.config.threads, self.token)
+            record = beat(
+                session.root,
+                self.name,
+                self.config.threads,
+                self.token,
+                self.heartbeat_gap,
+            )
             session.manager.commit()
             self.last_beat = now
             return record

@@ -175,11 +175,10 @@ class Queue(SiteStorage):
     def is_job_running(self, cron_uid):
         return self.running_job(cron_uid) is not None
 
-    def due_jobs(self, now=None, limit=None):
+    def due_jobs(self, now=None):
         """Pending jobs due at `now` (default: the clock's), earliest first."""
         due, _ = self._scan(now)
-        pending = [job for job in due if not job.running]
-        return pending if limit is None else pending[:limit]
+        return [job for job in due if not job.running]
 
     def look(self, now=None):
         """One pass for a dispatcher: (pending due jobs, running jobs, when

@@ -10,11 +10,6 @@ import atexit
 _dispatcher = None
 
 
-def current_dispatcher():
-    """The dispatcher of this process, or None when it is not a worker."""
-    return _dispatcher
-
-
 def process_starting(event):
     """IProcessStarting: the database is open and the ZCML loaded."""
     global _dispatcher

@@ -27,8 +27,11 @@ ROOT_KEY = "collective.cron.workers"
 # of a new name first beats).
 FORGET_AFTER = timedelta(days=7)
 # A worker is taken for alive while its last heartbeat is at most this many
-# heartbeat intervals old.
+# heartbeat gaps old. The gap is each worker's own (heartbeat + poll-interval),
+# written in its record: the dispatcher, the dashboard and REST then agree on
+# who is alive, whatever each worker's settings.
 ALIVE_HEARTBEATS = 3
+DEFAULT_GAP = 65.0  # heartbeat 60 + poll-interval 5: records without a gap
 
 
 def new_token():
@@ -38,6 +41,7 @@ def new_token():
 
 class WorkerRecord(Persistent):
     token = None  # records written before tokens existed
+    gap = DEFAULT_GAP  # seconds between two heartbeats, at most
 
     def __init__(self, name, token=None):
         self.name = name
@@ -52,6 +56,10 @@ class WorkerRecord(Persistent):
         self.started = clock.now()
         self.last_seen = self.started
 
+    def alive_at(self, now):
+        """True when the worker was heard from within ALIVE_HEARTBEATS gaps."""
+        return self.last_seen >= now - timedelta(seconds=ALIVE_HEARTBEATS * self.gap)
+
     def as_dict(self):
         return {
             "name": self.name,
@@ -63,11 +71,13 @@ class WorkerRecord(Persistent):
         }
 
 
-def beat(root, name, threads, token=None):
+def beat(root, name, threads, token=None, gap=DEFAULT_GAP):
     """Record that worker `name`, process `token`, is alive now.
 
-    A new token under a known name is a new process: the record takes its
-    pid and start time. Forgets workers silent for FORGET_AFTER.
+    `gap`: the most seconds until its next heartbeat (heartbeat +
+    poll-interval). A new token under a known name is a new process: the
+    record takes its pid and start time. Forgets workers silent for
+    FORGET_AFTER.
     """
     root = zodb_root(root)
     workers = root.get(ROOT_KEY)
@@ -95,6 +105,8 @@ def beat(root, name, threads, token=None):
         record.restart(token)
     record.last_seen = clock.now()
     record.threads = threads
+    if record.gap != gap:
+        record.gap = gap
     return record
 
 
@@ -104,12 +116,16 @@ def record_of(root, name):
     return workers.get(name) if workers is not None else None
 
 
+def _records(root):
+    workers = zodb_root(root).get(ROOT_KEY)
+    records = list(workers.values()) if workers else []
+    return sorted(records, key=lambda record: record.last_seen, reverse=True)
+
+
 def heartbeats(root):
     """Every known worker as a dict (name, host, pid, threads, started,
     last_seen), most recently seen first. `root`: the ZODB root or a site."""
-    workers = zodb_root(root).get(ROOT_KEY)
-    records = [record.as_dict() for record in workers.values()] if workers else []
-    return sorted(records, key=lambda record: record["last_seen"], reverse=True)
+    return [record.as_dict() for record in _records(root)]
 
 
 def last_seen(root, name):
@@ -117,7 +133,8 @@ def last_seen(root, name):
     return record.last_seen if record is not None else None
 
 
-def alive(root, within=timedelta(minutes=3)):
-    """Workers heard from within `within` (default: three heartbeats)."""
-    horizon = clock.now() - within
-    return [record for record in heartbeats(root) if record["last_seen"] >= horizon]
+def alive(root):
+    """The workers alive now (as heartbeats() dicts): heard from within
+    ALIVE_HEARTBEATS of their own heartbeat gaps."""
+    now = clock.now()
+    return [record.as_dict() for record in _records(root) if record.alive_at(now)]

@@ -1,0 +1,128 @@
+"""The dispatcher's parts, in process: handing out, conflicting claims, liveness."""
+
+from collective.cron import config
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.dispatcher import BATCH_SIZE
+from collective.cron.dispatcher import Dispatcher
+from collective.cron.interfaces import IQueue
+from collective.cron.job import claim
+from collective.cron.job import claim_and_run_many
+from collective.cron.testing import set_now
+from collective.cron.workers import alive
+from collective.cron.workers import beat
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from plone.app.testing import TEST_USER_ID
+from plone.app.testing import setRoles
+from zope.component.hooks import setSite
+
+import pytest
+import transaction
+
+
+def unstarted(threads):
+    settings = config.load({"worker": "on", "threads": str(threads)}, environ={})
+    return Dispatcher(None, settings)
+
+
+def handed_out(dispatcher):
+    tasks = []
+    while not dispatcher.tasks.empty():
+        tasks.append(dispatcher.tasks.get_nowait())
+    return tasks
+
+
+UIDS = [f"c{n}" for n in range(40)]
+
+
+class TestHandOut:
+    def test_one_worker_splits_due_jobs_over_its_threads(self):
+        dispatcher = unstarted(threads=2)
+        dispatcher._hand_out("/plone", UIDS[:5], workers=1)
+        assert handed_out(dispatcher) == [
+            ("/plone", UIDS[:3]),
+            ("/plone", UIDS[3:5]),
+        ]
+        assert dispatcher.tasks_in_flight == 2
+
+    def test_batches_shrink_so_every_live_worker_gets_some(self):
+        dispatcher = unstarted(threads=2)
+        dispatcher._hand_out("/plone", UIDS[:6], workers=3)
+        # 6 jobs for 3 workers x 2 threads: one each; we take two.
+        assert handed_out(dispatcher) == [("/plone", ["c0"]), ("/plone", ["c1"])]
+
+    def test_a_batch_holds_at_most_batch_size_jobs(self):
+        dispatcher = unstarted(threads=1)
+        dispatcher._hand_out("/plone", UIDS, workers=1)
+        assert handed_out(dispatcher) == [("/plone", UIDS[:BATCH_SIZE])]
+
+    def test_jobs_in_flight_are_not_handed_out_twice(self):
+        dispatcher = unstarted(threads=3)
+        dispatcher._hand_out("/plone", UIDS[:2], workers=3)
+        dispatcher._hand_out("/plone", UIDS[:3], workers=3)
+        assert handed_out(dispatcher) == [
+            ("/plone", ["c0"]),
+            ("/plone", ["c1"]),
+            ("/plone", ["c2"]),
+        ]
+
+    def test_nothing_is_handed_out_without_a_free_thread(self):
+        dispatcher = unstarted(threads=1)
+        dispatcher._hand_out("/plone", ["c0"], workers=1)
+        dispatcher._hand_out("/plone", ["c1"], workers=1)
+        assert handed_out(dispatcher) == [("/plone", ["c0"])]
+        assert ("/plone", "c1") not in dispatcher.in_flight
+
+
+@pytest.fixture
+def site(functional_portal, recording):
+    setSite(functional_portal)
+    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+    return functional_portal
+
+
+def test_a_claim_that_conflicts_runs_nothing(site, db, recording):
+    crontab = Crontab.load()
+    cron = Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+    set_now(IQueue(site).job(cron.uid).begin_after)
+    job = IQueue(site).job(cron.uid)
+    # Another worker, on a connection of its own, claims the job first.
+    other = transaction.TransactionManager()
+    connection = db.open(transaction_manager=other)
+    try:
+        other_site = connection.root()["Application"].unrestrictedTraverse("plone")
+        other_queue = IQueue(other_site)
+        other_queue.claim(
+            other_queue.job(cron.uid), "other", datetime.now(UTC) + timedelta(60)
+        )
+        other.commit()
+    finally:
+        connection.close()
+    results = claim_and_run_many(site, [job], "us", timedelta(minutes=5))
+    assert results == []
+    assert recording.calls == []
+    transaction.begin()
+    assert IQueue(site).job(cron.uid).worker == "other"
+
+
+def test_claimed_job_names_its_process(site):
+    crontab = Crontab.load()
+    cron = Cron(name="mycronjob", periodicity="@daily", crontab=crontab)
+    crontab.save()
+    job = claim(site, IQueue(site).job(cron.uid), "w", timedelta(60), token="t-1")
+    assert (job.worker, job.worker_token, job.running) == ("w", "t-1", True)
+
+
+def test_liveness_follows_each_workers_own_heartbeat_gap(site):
+    start = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    set_now(start)
+    beat(site, "fast", 1, "a", gap=1.5)  # heartbeat 1 + poll 0.5
+    beat(site, "default", 1, "b")  # heartbeat 60 + poll 5
+    set_now(start + timedelta(seconds=10))
+    assert [worker["name"] for worker in alive(site)] == ["default"]
+    set_now(start + timedelta(seconds=3 * 65 + 1))
+    assert alive(site) == []
