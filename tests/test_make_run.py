@@ -5,15 +5,15 @@ Runs the real Makefile against a throw-away instance directory on a free
 """
 
 from pathlib import Path
+from tests.support.instances import free_port
+from tests.support.instances import wait_for
 
 import base64
 import json
 import os
 import pytest
 import signal
-import socket
 import subprocess
-import time
 import urllib.error
 import urllib.request
 
@@ -23,12 +23,6 @@ pytestmark = pytest.mark.slow
 
 REPO = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 180  # seconds; site creation takes ~15 s on 2 cores
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def fetch_json(url: str) -> dict:
@@ -52,20 +46,18 @@ def start_make_run(instance: Path, port: int, log: Path) -> subprocess.Popen:
 
 
 def wait_until_served(process: subprocess.Popen, url: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
+    def served():
         if process.poll() is not None:
             pytest.fail(
                 f"make run exited with {process.returncode}:\n{log.read_text()}"
             )
         try:
             with urllib.request.urlopen(url, timeout=5) as response:
-                if response.status == 200:
-                    return
+                return response.status == 200
         except (urllib.error.URLError, ConnectionError, TimeoutError):
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url} not served within {START_TIMEOUT}s:\n{log.read_text()}")
+            return False
+
+    wait_for(served, START_TIMEOUT, interval=1, message=f"{url} served")
 
 
 def stop(process: subprocess.Popen) -> None:

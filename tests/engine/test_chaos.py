@@ -15,9 +15,8 @@ from collections import Counter
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from tests.support.instances import Instance
-from tests.support.instances import ZEOServer
 from tests.support.instances import wait_for
+from tests.support.instances import zeo_cluster
 from tests.support.slots import account
 
 import json
@@ -95,25 +94,9 @@ def interrupted(log):
 
 @pytest.fixture
 def cluster(tmp_path):
-    zeo = ZEOServer(tmp_path / "zeo").start()
-    workers = [
-        Instance(
-            tmp_path / f"w{n}",
-            zeo=zeo,
-            product_config=WORKER_SETTINGS,
-            env={"COLLECTIVE_CRON_WORKER_NAME": f"worker-{n}"},
-        )
-        for n in (1, 2, 3)
-    ]
-    try:
-        workers[0].create_site()
-        for worker in workers:
-            worker.start()
+    names = [f"worker-{n}" for n in (1, 2, 3)]
+    with zeo_cluster(tmp_path, WORKER_SETTINGS, names=names) as workers:
         yield workers
-    finally:
-        for worker in workers:
-            worker.stop()
-        zeo.stop()
 
 
 def running_jobs_of(worker_name, front):

@@ -7,9 +7,8 @@ process is stopped by its PID; waits are bounded.
 from collections import Counter
 from datetime import datetime
 from datetime import timedelta
-from tests.support.instances import Instance
-from tests.support.instances import ZEOServer
 from tests.support.instances import wait_for
+from tests.support.instances import zeo_cluster
 
 import pytest
 
@@ -41,21 +40,8 @@ def cron(uid, periodicity, **environ):
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory):
-    base = tmp_path_factory.mktemp("cluster")
-    zeo = ZEOServer(base / "zeo").start()
-    workers = [
-        Instance(base / f"w{n}", zeo=zeo, product_config=WORKER_SETTINGS)
-        for n in (1, 2, 3)
-    ]
-    try:
-        workers[0].create_site()
-        for worker in workers:
-            worker.start()
+    with zeo_cluster(tmp_path_factory.mktemp("cluster"), WORKER_SETTINGS) as workers:
         yield workers
-    finally:
-        for worker in workers:
-            worker.stop()
-        zeo.stop()
 
 
 def parse(text):

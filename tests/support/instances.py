@@ -4,6 +4,7 @@ Every process is started in its own session and stopped by its PID; every
 wait is bounded in time.
 """
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import base64
@@ -330,3 +331,32 @@ class Instance:
 
     def cron(self, uid):
         return self.request("GET", f"@crons/{uid}")
+
+
+@contextmanager
+def zeo_cluster(directory, product_config, count=3, names=None):
+    """A ZEO server and `count` worker instances with a Plone site, started.
+
+    `names`: worker names (COLLECTIVE_CRON_WORKER_NAME), one per instance;
+    default host:pid. Yields the instances; stops all by PID afterwards.
+    """
+    directory = Path(directory)
+    zeo = ZEOServer(directory / "zeo").start()
+    workers = [
+        Instance(
+            directory / f"w{n}",
+            zeo=zeo,
+            product_config=product_config,
+            env={"COLLECTIVE_CRON_WORKER_NAME": names[n - 1]} if names else None,
+        )
+        for n in range(1, count + 1)
+    ]
+    try:
+        workers[0].create_site()
+        for worker in workers:
+            worker.start()
+        yield workers
+    finally:
+        for worker in workers:
+            worker.stop()
+        zeo.stop()
