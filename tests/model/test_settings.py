@@ -10,6 +10,7 @@ from collective.cron.settings import NAMES
 from collective.cron.settings import ICronSettings
 from collective.cron.settings import SettingError
 from collective.cron.settings import clean
+from zope.i18n import translate
 from zope.schema import getFieldNamesInOrder
 from zope.schema import getValidationErrors
 
@@ -54,7 +55,7 @@ def test_fields_carry_the_rules(name, value, message):
     field = ICronSettings[name]
     with pytest.raises(SettingError) as info:
         field.validate(value)
-    assert info.value.doc().startswith(message)
+    assert translate(info.value.doc()).startswith(message)
     with pytest.raises(InvalidCron, match=message.replace("*", r"\*")):
         clean(name, value)
 

@@ -1,5 +1,8 @@
 """Exceptions with messages that name the bad value."""
 
+from collective.cron import _
+from zope.i18n import interpolate
+
 import reprlib
 
 
@@ -20,8 +23,10 @@ def shown(value):
 class InvalidCron(ValueError):
     """A cron setting has a bad value; nothing was changed.
 
-    `field` is the setting, `value` the rejected value, `reason` why; `uid` names
-    the cron when known (or its position in a document, as "#3").
+    `field` is the setting, `value` the rejected value, `reason` why (text, or
+    an i18n message the dashboard translates); `uid` names the cron when known
+    (or its position in a document, as "#3"). str() is English; message() is
+    the same for the user interface, translatable.
     """
 
     def __init__(self, field, value, reason, uid=None):
@@ -36,10 +41,23 @@ class InvalidCron(ValueError):
         return InvalidCron(self.field, self.value, self.reason, uid=uid)
 
     def __str__(self):
-        text = f"Invalid {self.field} {shown(self.value)}: {self.reason}"
+        reason = interpolate(self.reason, getattr(self.reason, "mapping", None))
+        text = f"Invalid {self.field} {shown(self.value)}: {reason}"
         if self.uid is not None:
             text = f"Cron {self.uid}: {text}"
         return text
+
+    def message(self):
+        """The error as an i18n message (collective.cron domain)."""
+        mapping = {
+            "field": self.field,
+            "value": shown(self.value),
+            "reason": self.reason,
+        }
+        if self.uid is None:
+            return _("Invalid ${field} ${value}: ${reason}", mapping=mapping)
+        mapping["uid"] = self.uid
+        return _("Cron ${uid}: Invalid ${field} ${value}: ${reason}", mapping=mapping)
 
 
 class InvalidPeriodicity(InvalidCron):

@@ -17,6 +17,7 @@ from zExceptions import NotFound
 from zope.component import getGlobalSiteManager
 from zope.component import getSiteManager
 from zope.component import queryMultiAdapter
+from zope.i18n import interpolate
 
 
 def find_runner(site, cron):
@@ -33,7 +34,8 @@ def find_runner(site, cron):
         return None
     problem = path_problem(path)
     if problem is not None:
-        raise Unauthorized(f"Cron name {path!r} {problem}")
+        reason = interpolate(problem, problem.mapping)
+        raise Unauthorized(f"Cron name {path!r} {reason}")
     try:
         target = site.restrictedTraverse(path)
     except (AttributeError, KeyError, NotFound, LookupError, TypeError):

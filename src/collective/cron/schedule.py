@@ -11,6 +11,7 @@ macros. Times are computed in a time zone:
   minutes through both changes).
 """
 
+from collective.cron import _
 from collective.cron.errors import InvalidPeriodicity
 from cronsim import CronSim
 from cronsim import CronSimError
@@ -137,12 +138,15 @@ def _check_steps(expression, fields):
     named = FIELDS if len(fields) == 6 else FIELDS[1:]
     for text, (field, size) in zip(fields, named, strict=True):
         for part in text.split(","):
-            _, slash, step = part.partition("/")
+            _start, slash, step = part.partition("/")
             if slash and step.isdigit() and int(step) > size:
                 raise InvalidPeriodicity(
                     expression,
-                    f"the {field} step {step} is larger than the {size} "
-                    f"values of the {field} field",
+                    _(
+                        "the ${field} step ${step} is larger than the ${size} "
+                        "values of the ${field} field",
+                        mapping={"field": field, "step": step, "size": size},
+                    ),
                 )
 
 
@@ -200,7 +204,7 @@ class Schedule:
             candidates = CronSim(self.expression, local.replace(tzinfo=None))
         else:
             candidates = CronSim(self.expression, local)
-        for _ in range(_MAX_CANDIDATES):
+        for _attempt in range(_MAX_CANDIDATES):
             try:
                 candidate = next(candidates)
             except (StopIteration, CronSimError):
@@ -216,7 +220,7 @@ class Schedule:
         """The next `count` fire times after `after` (aware UTC)."""
         times = []
         current = after
-        for _ in range(count):
+        for _time in range(count):
             current = self.next_after(current, tz)
             if current is None:
                 break

@@ -11,6 +11,7 @@ without a user (scripts, tests) is trusted, like the rest of Plone's API.
 """
 
 from AccessControl.users import UnrestrictedUser
+from collective.cron import _
 from collective.cron.errors import InvalidCron
 from plone import api
 
@@ -55,7 +56,7 @@ def check_run_as(site, cron, saver=None, previous=None):
         return  # the job runs as whoever saves the cron
     user = _find_user(login)
     if user is None:
-        raise RunAsRefused(login, "no user has this login")
+        raise RunAsRefused(login, _("no user has this login"))
     saver = api.user.get_current() if saver is None else saver
     if is_trusted(saver):
         return
@@ -68,13 +69,25 @@ def check_run_as(site, cron, saver=None, previous=None):
     missing = sorted(roles_in(site, user) - saver_roles)
     if not missing:
         return
-    kept = previous is not None and previous.user == login
-    who = f"this cron runs as {login!r}, who" if kept else "this user"
-    raise RunAsRefused(
-        login,
-        f"{who} has roles you do not have in this site ({', '.join(missing)}); "
-        f"set Run as to yourself ({saver_login!r}) or leave it empty to save",
-    )
+    mapping = {
+        "login": repr(login),
+        "roles": ", ".join(missing),
+        "self": repr(saver_login),
+    }
+    if previous is not None and previous.user == login:
+        reason = _(
+            "this cron runs as ${login}, who has roles you do not have in this "
+            "site (${roles}); set Run as to yourself (${self}) or leave it empty "
+            "to save",
+            mapping=mapping,
+        )
+    else:
+        reason = _(
+            "this user has roles you do not have in this site (${roles}); set Run "
+            "as to yourself (${self}) or leave it empty to save",
+            mapping=mapping,
+        )
+    raise RunAsRefused(login, reason)
 
 
 def _find_user(login):

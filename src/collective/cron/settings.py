@@ -29,7 +29,7 @@ class SettingError(ValidationError):
         self.error = error
 
     def doc(self):
-        return str(self.error)
+        return self.error.message()
 
 
 def _constraint(rule):

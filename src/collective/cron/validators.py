@@ -6,6 +6,7 @@ attribute setters, the forms and crons.xml all go through that schema, so a bad
 value is refused where it is set, before anything can be saved.
 """
 
+from collective.cron import _
 from collective.cron import schedule
 from collective.cron.errors import InvalidCron
 
@@ -31,13 +32,15 @@ _FALSE = {"false", "0", "no", "off", ""}
 
 def check_uid(value):
     if not isinstance(value, str) or not value.strip():
-        raise InvalidCron("uid", value, "must be a non-empty text")
+        raise InvalidCron("uid", value, _("must be a non-empty text"))
     if not UID_PATTERN.fullmatch(value.strip()):
         raise InvalidCron(
             "uid",
             value,
-            "may only hold letters, digits, '.', '_' and '-' (128 at most), "
-            "starting with a letter or digit",
+            _(
+                "may only hold letters, digits, '.', '_' and '-' (128 at most), "
+                "starting with a letter or digit"
+            ),
         )
     return value.strip()
 
@@ -45,7 +48,7 @@ def check_uid(value):
 def check_name(value):
     """A runner's name, or a path below the site (see path_problem)."""
     if not isinstance(value, str) or not value.strip():
-        raise InvalidCron("name", value, "must not be empty")
+        raise InvalidCron("name", value, _("must not be empty"))
     name = value.strip()
     problem = path_problem(name)
     if problem is not None and not _is_runner_name(name):
@@ -60,19 +63,23 @@ def path_problem(path):
     with the rights of the user the job runs as; it must stay below the site.
     """
     if path.startswith("/"):
-        return "is an absolute path: give a path below the site"
+        return _("is an absolute path: give a path below the site")
     for segment in path.split("/"):
         if segment.removeprefix("@@") in ("..", "."):
-            return f"has a {segment!r} segment: a path must stay below the site"
+            return _(
+                "has a ${segment} segment: a path must stay below the site",
+                mapping={"segment": repr(segment)},
+            )
         if not segment:
-            return "has an empty segment ('//'): give a path below the site"
+            return _("has an empty segment ('//'): give a path below the site")
         if segment.startswith(("aq_", "_", "++")) or segment == "@@":
-            return (
-                f"has the segment {segment!r}, which can lead outside the site: "
-                "give a path below the site"
+            return _(
+                "has the segment ${segment}, which can lead outside the site: "
+                "give a path below the site",
+                mapping={"segment": repr(segment)},
             )
         if segment.startswith("@@") and not segment[2:].strip():
-            return "has an empty view name after '@@'"
+            return _("has an empty view name after '@@'")
     return None
 
 
@@ -91,6 +98,13 @@ def _is_runner_name(name):
 
 def check_periodicity(value):
     return schedule.validate(value)
+
+
+UNKNOWN_TIMEZONE = _("unknown time zone (use an IANA name like 'Europe/Paris')")
+
+
+def _too_deep():
+    return _("nests deeper than ${depth} levels", mapping={"depth": ENVIRON_MAX_DEPTH})
 
 
 def _not_finite(constant):
@@ -135,11 +149,14 @@ def _value_problem(value):
         item, depth = stack.pop()
         if isinstance(item, (dict, list, tuple)):
             if depth > ENVIRON_MAX_DEPTH:
-                return f"nests deeper than {ENVIRON_MAX_DEPTH} levels"
+                return _too_deep()
             children = item.values() if isinstance(item, dict) else item
             stack.extend((child, depth + 1) for child in children)
         elif isinstance(item, float) and not math.isfinite(item):
-            return f"holds {item}, which is not a finite number (JSON has none)"
+            return _(
+                "holds ${number}, which is not a finite number (JSON has none)",
+                mapping={"number": str(item)},
+            )
     return None
 
 
@@ -152,20 +169,26 @@ def check_environ(value):
         try:
             value = value.decode("utf-8")
         except UnicodeDecodeError as error:
-            raise InvalidCron("environ", original, f"is not UTF-8 text ({error})")
+            raise InvalidCron(
+                "environ",
+                original,
+                _("is not UTF-8 text (${error})", mapping={"error": str(error)}),
+            )
     if isinstance(value, str):
         if not value.strip():
             return {}
         if _text_depth(value) > ENVIRON_MAX_DEPTH:
-            raise InvalidCron(
-                "environ", original, f"nests deeper than {ENVIRON_MAX_DEPTH} levels"
-            )
+            raise InvalidCron("environ", original, _too_deep())
         try:
             value = json.loads(value, parse_constant=_not_finite)
         except ValueError as error:
-            raise InvalidCron("environ", original, f"is not valid JSON ({error})")
+            raise InvalidCron(
+                "environ",
+                original,
+                _("is not valid JSON (${error})", mapping={"error": str(error)}),
+            )
     if not isinstance(value, dict):
-        raise InvalidCron("environ", original, "must be a JSON object ({...})")
+        raise InvalidCron("environ", original, _("must be a JSON object ({...})"))
     problem = _value_problem(value)
     if problem is not None:
         raise InvalidCron("environ", original, problem)
@@ -173,7 +196,11 @@ def check_environ(value):
         # Round trip: keys become text, and what cannot be stored is refused now.
         return json.loads(json.dumps(value, allow_nan=False))
     except (TypeError, ValueError) as error:
-        raise InvalidCron("environ", original, f"cannot be stored as JSON ({error})")
+        raise InvalidCron(
+            "environ",
+            original,
+            _("cannot be stored as JSON (${error})", mapping={"error": str(error)}),
+        )
 
 
 def check_activated(value):
@@ -189,7 +216,7 @@ def check_activated(value):
             return True
         if word in _FALSE:
             return False
-    raise InvalidCron("activated", value, "must be true or false")
+    raise InvalidCron("activated", value, _("must be true or false"))
 
 
 def check_logs_limit(value):
@@ -197,12 +224,15 @@ def check_logs_limit(value):
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         number = int(value)
     if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidCron("logs_limit", value, "must be a whole number")
+        raise InvalidCron("logs_limit", value, _("must be a whole number"))
     if not LOGS_LIMIT_MIN <= number <= LOGS_LIMIT_MAX:
         raise InvalidCron(
             "logs_limit",
             value,
-            f"must be between {LOGS_LIMIT_MIN} and {LOGS_LIMIT_MAX}",
+            _(
+                "must be between ${min} and ${max}",
+                mapping={"min": LOGS_LIMIT_MIN, "max": LOGS_LIMIT_MAX},
+            ),
         )
     return number
 
@@ -216,7 +246,11 @@ def check_misfire(value):
         return "run_once"
     if value not in MISFIRE_POLICIES:
         choices = ", ".join(MISFIRE_POLICIES)
-        raise InvalidCron("misfire", value, f"must be one of {choices}")
+        raise InvalidCron(
+            "misfire",
+            value,
+            _("must be one of ${choices}", mapping={"choices": choices}),
+        )
     return value
 
 
@@ -229,7 +263,7 @@ def check_user(value):
     if value is None:
         return None
     if not isinstance(value, str):
-        raise InvalidCron("user", value, "must be a login name")
+        raise InvalidCron("user", value, _("must be a login name"))
     return value.strip() or None
 
 
@@ -238,11 +272,11 @@ def check_timezone(value):
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
     if not isinstance(value, str):
-        raise InvalidCron("timezone", value, "must be one IANA time zone name")
+        raise InvalidCron("timezone", value, _("must be one IANA time zone name"))
     if not schedule.is_timezone_name(value.strip()):
         raise InvalidCron(
             "timezone",
             value,
-            "unknown time zone (use an IANA name like 'Europe/Paris')",
+            UNKNOWN_TIMEZONE,
         )
     return value.strip()

@@ -18,6 +18,7 @@ from collective.cron.runners import runner_names
 from collective.cron.security import check_run_as
 from collective.cron.settings import ICronSettings
 from collective.cron.settings import SettingError
+from collective.cron.validators import UNKNOWN_TIMEZONE
 from plone import api
 from plone.app.registry.browser.controlpanel import ControlPanelFormWrapper
 from plone.autoform import directives
@@ -195,8 +196,8 @@ class CronFormBase(AutoExtensibleForm, form.Form):
         """Show a refused setting at its field (or above the form)."""
         field = SETTING_TO_FORM.get(error.field, error.field)
         if field in self.widgets:
-            raise WidgetActionExecutionError(field, Invalid(str(error)))
-        raise ActionExecutionError(Invalid(str(error)))
+            raise WidgetActionExecutionError(field, Invalid(error.message()))
+        raise ActionExecutionError(Invalid(error.message()))
 
     def notify(self, text, kind="info"):
         IStatusMessage(self.request).add(text, type=kind)
@@ -204,9 +205,9 @@ class CronFormBase(AutoExtensibleForm, form.Form):
 
 def _unknown_reason(name):
     if name == "timezone":
-        return "unknown time zone (use an IANA name like 'Europe/Paris')"
+        return UNKNOWN_TIMEZONE
     choices = ", ".join(term.value for term in ICronSettings[name].vocabulary)
-    return f"must be one of {choices}"
+    return _("must be one of ${choices}", mapping={"choices": choices})
 
 
 class CronAddForm(CronFormBase):
