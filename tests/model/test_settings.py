@@ -84,3 +84,16 @@ def test_runner_names_may_look_like_paths(recording):
         gsm.unregisterAdapter(Runner, name="../odd")
     with pytest.raises(InvalidCron, match="has a '..' segment"):
         Cron(name="../odd", periodicity="@daily")
+
+
+def test_choice_rules_and_vocabularies_agree():
+    """The form offers exactly what the rules accept."""
+    from collective.cron.schedule import timezone_names
+    from collective.cron.validators import MISFIRE_POLICIES
+
+    assert [t.value for t in ICronSettings["timezone"].vocabulary] == timezone_names()
+    assert [t.value for t in ICronSettings["misfire"].vocabulary] == list(
+        MISFIRE_POLICIES
+    )
+    for zone in ("localtime", "posixrules", "Factory"):
+        assert zone not in timezone_names()
