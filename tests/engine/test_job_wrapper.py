@@ -328,3 +328,67 @@ class TestHistoryApi:
         assert [log.date.minute for log in logs_of(cron)] == [2, 0]
         history.clear(cron.uid)
         assert logs_of(cron) == []
+
+
+class TestRunnerResults:
+    """collective.cron.Result and CronWarning: say how a run went."""
+
+    def run_with(self, portal, recording, behaviour):
+        setRoles(portal, TEST_USER_ID, ["Manager"])  # may add content
+        recording.behaviour = behaviour
+        cron = add_cron(name="mycronjob", periodicity="@daily")
+        [(status, messages, _, _)] = run_now(portal, cron)
+        return status, messages, logs_of(cron)[0]
+
+    def test_ok_with_a_message(self, portal, recording):
+        from collective.cron import Result
+
+        status, messages, log = self.run_with(
+            portal, recording, lambda runner: Result("OK", "sent 3 mails")
+        )
+        assert (status, messages) == (Status.OK, ["sent 3 mails"])
+        assert log.status == Status.OK
+
+    def test_warn_with_messages(self, portal, recording):
+        from collective.cron import Result
+
+        status, messages, _ = self.run_with(
+            portal, recording, lambda runner: Result(Status.WARN, ["a", "b"])
+        )
+        assert (status, messages) == (Status.WARN, ["a", "b"])
+
+    def test_failure_without_raising_keeps_the_changes(self, portal, recording):
+        from collective.cron import Result
+
+        def behaviour(runner):
+            api.content.create(container=portal, type="Document", id="kept")
+            return Result("failure", "the feed was empty")
+
+        status, messages, log = self.run_with(portal, recording, behaviour)
+        assert (status, messages) == (Status.FAILURE, ["the feed was empty"])
+        assert "traceback" not in log.details
+        assert "kept" in portal.objectIds()
+
+    def test_cron_warning_undoes_the_changes(self, portal, recording):
+        from collective.cron import CronWarning
+
+        def behaviour(runner):
+            api.content.create(container=portal, type="Document", id="undone")
+            raise CronWarning("nothing to import today")
+
+        status, messages, log = self.run_with(portal, recording, behaviour)
+        assert (status, messages) == (Status.WARN, ["nothing to import today"])
+        assert "traceback" not in log.details
+        assert "undone" not in portal.objectIds()
+
+    def test_unknown_result_status_is_a_named_failure(self, portal, recording):
+        from collective.cron import Result
+
+        status, messages, _ = self.run_with(
+            portal, recording, lambda runner: Result("SOMETIMES")
+        )
+        assert status == Status.FAILURE
+        assert messages == [
+            "ValueError: Result status 'SOMETIMES' is not one of "
+            "FAILURE, OK, WARN, NOTRUN"
+        ]

@@ -22,6 +22,8 @@ from collective.cron.history import History
 from collective.cron.interfaces import IQueue
 from collective.cron.manager import is_scheduled
 from collective.cron.manager import signature
+from collective.cron.results import CronWarning
+from collective.cron.results import Result
 from collective.cron.runners import describe_missing
 from collective.cron.runners import find_runner
 from collective.cron.status import Status
@@ -336,9 +338,9 @@ class JobRun:
                     traceback.format_exc(),
                     time.monotonic() - clock_start,
                 )
-            except UserMissing as error:
+            except (UserMissing, CronWarning) as error:
                 self.policy.abort()
-                failure = (error, None, 0.0)
+                failure = (error, None, time.monotonic() - clock_start)
                 break
             except Exception as error:
                 self.policy.abort()
@@ -356,14 +358,17 @@ class JobRun:
             return None
         if isinstance(error, ConflictError):
             message = f"ConflictError: gave up after {CONFLICT_TRIES} tries ({error})"
-        elif isinstance(error, UserMissing):
+        elif isinstance(error, (UserMissing, CronWarning)):
             message = str(error)
         else:
             message = f"{type(error).__name__}: {error}"
-        logger.warning("Cron %s (%s) failed: %s", cron.uid, cron.name, message)
+        status = Status.WARN if isinstance(error, CronWarning) else Status.FAILURE
+        logger.warning(
+            "Cron %s (%s) ended %s: %s", cron.uid, cron.name, status.name, message
+        )
         details = {"traceback": trace} if trace else {}
         log = self._record(
-            cron, Status.FAILURE, [message], started, duration, missed, **details
+            cron, status, [message], started, duration, missed, **details
         )
         notify(FinishedCronJobEvent(self.site, cron, log))
         self.policy.commit()
@@ -374,6 +379,8 @@ class JobRun:
         if runner is None:
             return Status.NOTRUN, [describe_missing(cron)]
         output = runner()
+        if isinstance(output, Result):
+            return output.status, output.messages
         if output is None or output == [] or output == ():
             return Status.OK, []
         return Status.WARN, output
