@@ -1,6 +1,8 @@
 """Events of collective.cron (interfaces in collective.cron.interfaces)."""
 
 from collective.cron import interfaces
+from collective.cron.status import Status
+from zope.interface import alsoProvides
 from zope.interface import implementer
 from zope.interface.interfaces import ObjectEvent
 
@@ -38,7 +40,12 @@ class StartedCronJobEvent(ObjectEvent):
 
 @implementer(interfaces.IFinishedCronJobEvent)
 class FinishedCronJobEvent(ObjectEvent):
+    """A run ended; a failed run's event also provides ICronJobFailedEvent,
+    so subscribers and content rules can take failures alone."""
+
     def __init__(self, site, cron, log=None):
         super().__init__(site)
         self.cron = cron
         self.log = log
+        if log is not None and log.status == Status.FAILURE:
+            alsoProvides(self, interfaces.ICronJobFailedEvent)

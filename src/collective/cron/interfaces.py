@@ -190,3 +190,8 @@ class IFinishedCronJobEvent(IObjectEvent):
 
     cron = Attribute("The cron.")
     log = Attribute("The log recorded for the run.")
+
+
+class ICronJobFailedEvent(IFinishedCronJobEvent):
+    """A cron job finished with FAILURE (the same event object also
+    provides IFinishedCronJobEvent)."""
