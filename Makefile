@@ -95,8 +95,19 @@ browser: ## Install Debian's Chromium for the browser tests (never a downloaded 
 			echo "Chromium is missing: sudo apt-get install chromium chromium-driver"; \
 		fi; }
 
+.PHONY: postgresql
+postgresql: ## Install Debian's PostgreSQL server for the RelStorage tests
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			echo "Installing Debian's postgresql for the RelStorage tests"; \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+				apt-get install -y -qq postgresql >/dev/null; \
+		else \
+			echo "PostgreSQL is missing: sudo apt-get install postgresql"; \
+		fi; }
+
 .PHONY: test
-test: install browser ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
+test: install browser postgresql ## Run the whole test suite (PYTEST_ARGS=... to pass pytest options)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast

@@ -50,10 +50,12 @@ def port_open(port):
 class Process:
     """A child process in its own session, logging to a file."""
 
-    def __init__(self, args, log, env=None):
+    def __init__(self, args, log, env=None, **popen):
+        """`popen`: more subprocess.Popen arguments (cwd, user, group...)."""
         self.args = args
         self.log = Path(log)
         self.env = env
+        self.popen_arguments = popen
         self.popen = None
 
     def start(self):
@@ -66,6 +68,7 @@ class Process:
             stdin=subprocess.DEVNULL,
             env=environ,
             start_new_session=True,
+            **self.popen_arguments,
         )
         return self
 
@@ -149,6 +152,24 @@ ZEOCLIENT = """\
 </zodb_db>
 """
 
+# History-free, as most Plone sites on RelStorage run: the queue's many small
+# writes would otherwise pile up old revisions until a pack. The blob cache is
+# per instance (shared-blob-dir false): blobs live in PostgreSQL.
+RELSTORAGE = """\
+%import relstorage
+<zodb_db main>
+  <relstorage>
+    keep-history false
+    blob-dir {instance}/var/blobcache
+    shared-blob-dir false
+    <postgresql>
+      dsn {dsn}
+    </postgresql>
+  </relstorage>
+  mount-point /
+</zodb_db>
+"""
+
 ZOPE_CONF = """\
 %define INSTANCE {instance}
 instancehome $INSTANCE
@@ -207,20 +228,40 @@ formatter = generic
 class Instance:
     """A Zope WSGI instance like `make run` writes, in a temporary directory."""
 
-    def __init__(self, directory, zeo=None, product_config=None, env=None, zcml=""):
-        """`zcml`: directives added to site.zcml (test runners, for example)."""
+    def __init__(
+        self,
+        directory,
+        zeo=None,
+        product_config=None,
+        env=None,
+        zcml="",
+        relstorage=None,
+        bin=None,
+    ):
+        """A FileStorage instance, or a client of `zeo` (a ZEOServer) or of
+        RelStorage on PostgreSQL (`relstorage`: a libpq DSN).
+
+        `zcml`: directives added to site.zcml (test runners, for example).
+        `bin`: the scripts (runwsgi, zconsole) of another venv; default this
+        interpreter's.
+        """
         self.directory = Path(directory)
         self.port = free_port()
         self.zeo = zeo
+        self.relstorage = relstorage
+        self.bin = Path(bin) if bin else BIN
         # The repository on the path: instances may load tests.support modules.
         self.env = {"PYTHONPATH": str(REPO), **(env or {})}
         for sub in ("etc", "var/cache", "var/blobstorage", "var/blobcache"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
         settings = {"server-url": f"http://127.0.0.1:{self.port}"}
         settings.update(product_config or {})
-        storage = (ZEOCLIENT if zeo else FILESTORAGE).format(
-            instance=self.directory, zeo_port=zeo.port if zeo else None
-        )
+        if relstorage:
+            storage = RELSTORAGE.format(instance=self.directory, dsn=relstorage)
+        else:
+            storage = (ZEOCLIENT if zeo else FILESTORAGE).format(
+                instance=self.directory, zeo_port=zeo.port if zeo else None
+            )
         (self.directory / "etc" / "zope.conf").write_text(
             ZOPE_CONF.format(
                 instance=self.directory,
@@ -247,7 +288,7 @@ class Instance:
         environ.update(COLLECTIVE_CRON_WORKER="off", **(env or {}))
         result = subprocess.run(
             [
-                str(BIN / "zconsole"),
+                str(self.bin / "zconsole"),
                 "run",
                 str(self.directory / "etc" / "zope.conf"),
                 script,
@@ -271,7 +312,7 @@ class Instance:
 
     def start(self, timeout=120):
         self.process = Process(
-            [str(BIN / "runwsgi"), str(self.directory / "etc" / "zope.ini")],
+            [str(self.bin / "runwsgi"), str(self.directory / "etc" / "zope.ini")],
             self.directory / "instance.log",
             env=self.env,
         ).start()
@@ -334,20 +375,14 @@ class Instance:
 
 
 @contextmanager
-def zeo_cluster(directory, product_config, count=3, names=None):
-    """A ZEO server and `count` worker instances with a Plone site, started.
-
-    `names`: worker names (COLLECTIVE_CRON_WORKER_NAME), one per instance;
-    default host:pid. Yields the instances; stops all by PID afterwards.
-    """
-    directory = Path(directory)
-    zeo = ZEOServer(directory / "zeo").start()
+def _workers(directory, product_config, count, names, **storage):
+    """`count` worker instances on one database, the first creating the site."""
     workers = [
         Instance(
-            directory / f"w{n}",
-            zeo=zeo,
+            Path(directory) / f"w{n}",
             product_config=product_config,
             env={"COLLECTIVE_CRON_WORKER_NAME": names[n - 1]} if names else None,
+            **storage,
         )
         for n in range(1, count + 1)
     ]
@@ -359,4 +394,37 @@ def zeo_cluster(directory, product_config, count=3, names=None):
     finally:
         for worker in workers:
             worker.stop()
+
+
+@contextmanager
+def zeo_cluster(directory, product_config, count=3, names=None):
+    """A ZEO server and `count` worker instances with a Plone site, started.
+
+    `names`: worker names (COLLECTIVE_CRON_WORKER_NAME), one per instance;
+    default host:pid. Yields the instances; stops all by PID afterwards.
+    """
+    directory = Path(directory)
+    zeo = ZEOServer(directory / "zeo").start()
+    try:
+        with _workers(directory, product_config, count, names, zeo=zeo) as workers:
+            yield workers
+    finally:
         zeo.stop()
+
+
+@contextmanager
+def relstorage_cluster(directory, product_config, count=3, names=None):
+    """Like `zeo_cluster`, on RelStorage: a throwaway PostgreSQL server and
+    `count` worker instances whose storage is a database of it."""
+    from tests.support.postgres import PostgreSQLServer
+
+    directory = Path(directory)
+    server = PostgreSQLServer(directory / "postgresql").start()
+    try:
+        dsn = server.create_database("plone")
+        with _workers(
+            directory, product_config, count, names, relstorage=dsn
+        ) as workers:
+            yield workers
+    finally:
+        server.stop()
