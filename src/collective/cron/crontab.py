@@ -430,6 +430,9 @@ class Crontab:
     def __init__(self, crons=None, activated=True):
         self.crons = OrderedDict()
         self.activated = activated
+        # Stored crons that break a rule, set aside by load(strict=False):
+        # InvalidCron errors naming them; their stored text is left alone.
+        self.broken = []
         self._stored = None  # StoredState, set by load() and save()
         for cron in crons or ():
             self.add_cron(cron)
@@ -453,7 +456,7 @@ class Crontab:
         return manager
 
     @classmethod
-    def load(cls, data=None, activated=None, uids=None, logs=True):
+    def load(cls, data=None, activated=None, uids=None, logs=True, strict=True):
         """The crontab stored in the site registry, or built from `data`.
 
         `data` is a list of crons as JSON texts or mappings (the registry
@@ -461,10 +464,13 @@ class Crontab:
         `uids` loads only these crons from the registry (a job needs one cron,
         not 10,000); saving such a crontab writes and deletes only them.
         `logs=False` skips reading the run history (for settings only).
+        `strict=False` sets aside (in `crontab.broken`) stored crons that break
+        a rule added after they were saved, instead of raising: views and
+        workers keep working with the other crons.
         """
         if data is None:
             crontab = cls()
-            crontab.manager.load(uids=uids, logs=logs)
+            crontab.manager.load(uids=uids, logs=logs, strict=strict)
             return crontab
         crontab = cls(activated=True if activated is None else activated)
         for position, item in enumerate(data, start=1):

@@ -29,8 +29,12 @@ from zope.component.hooks import getSite
 from zope.interface import implementer
 
 import json
+import logging
 import re
 import threading
+
+
+logger = logging.getLogger("collective.cron")
 
 
 RECORD_CRONTAB = "collective.cron.interfaces.IRegistryCrontab.crontab"
@@ -147,10 +151,13 @@ class CrontabRegistryManager:
         value = self.registry.records[RECORD_ACTIVATED].value
         return True if value is None else bool(value)
 
-    def load(self, uids=None, logs=True):
+    def load(self, uids=None, logs=True, strict=True):
         """Fill the crontab with the stored crons; remember what was stored.
 
         uids: load only these crons; logs=False: leave the history unread.
+        strict=False: a stored cron that breaks today's rules (saved before a
+        rule existed) is set aside in crontab.broken instead of raising; it is
+        not scheduled, and its stored text is kept as it is on save.
         """
         crontab = self.crontab
         if uids is not None:
@@ -162,12 +169,19 @@ class CrontabRegistryManager:
         history = _history() if logs else None
         crontab.activated = self.activated
         crontab.crons.clear()
+        crontab.broken = []
         raw, loaded_logs = {}, {}
         for position, text in enumerate(texts, start=1):
             try:
                 cron = Cron.load(text, crontab=crontab)
             except InvalidCron as error:
-                raise error if error.uid is not None else error.for_cron(f"#{position}")
+                if error.uid is None:
+                    error = error.for_cron(_uid_of(text) or f"#{position}")
+                if strict:
+                    raise error
+                logger.warning("Stored cron set aside, it breaks a rule: %s", error)
+                crontab.broken.append(error)
+                continue
             recorded = history.logs(cron.uid) if history is not None else None
             if recorded is not None:
                 cron.logs = recorded

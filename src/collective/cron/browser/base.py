@@ -87,7 +87,7 @@ class CronViewBase(BrowserView):
     def load_cron(self, uid=None):
         """(crontab, cron) for the request's uid; 404 for an unknown one."""
         uid = uid or self.request.form.get("uid", "")
-        crontab = Crontab.load()
+        crontab = Crontab.load(strict=False)
         try:
             return crontab, crontab.by_uid(uid)
         except NoSuchCron:

@@ -21,7 +21,7 @@ class CronDashboard(CronViewBase):
             return self.toggle_crontab()
         if "delete_crons" in form or "uids_to_delete" in form:
             return self.delete_crons()
-        self.crontab = Crontab.load()
+        self.crontab = Crontab.load(strict=False)
         self.queue = IQueue(self.context)
         return self.template()
 
@@ -29,7 +29,7 @@ class CronDashboard(CronViewBase):
 
     def toggle_crontab(self):
         self.check_post()
-        crontab = Crontab.load()
+        crontab = Crontab.load(strict=False)
         crontab.activated = not crontab.activated
         crontab.save()
         if crontab.activated:
@@ -43,7 +43,7 @@ class CronDashboard(CronViewBase):
         uids = self.request.form.get("uids_to_delete") or []
         if isinstance(uids, str):
             uids = [uids]
-        crontab = Crontab.load()
+        crontab = Crontab.load(strict=False)
         deleted = [crontab.crons.pop(uid) for uid in uids if uid in crontab.crons]
         if not deleted:
             self.message(_("Select the crons to delete."), "warning")
@@ -80,6 +80,10 @@ class CronDashboard(CronViewBase):
                 "last": last,
                 "last_date": self.local_time(last.date) if last is not None else "",
             }
+
+    def broken(self):
+        """Stored crons set aside because they break a rule (see api.md)."""
+        return [error.message() for error in self.crontab.broken]
 
     @property
     def workers_alive(self):

@@ -220,7 +220,7 @@ class CronAddForm(CronFormBase):
         if errors:
             self.status = self.formErrorsMessage
             return
-        crontab = Crontab.load()
+        crontab = Crontab.load(strict=False)
         try:
             cron = Cron(crontab=crontab, **cron_settings(data))
             check_run_as(self.site, cron)
@@ -241,7 +241,7 @@ class CronEditForm(CronFormBase):
 
     def update(self):
         uid = self.request.form.get("uid", "")
-        self.crontab = Crontab.load()
+        self.crontab = Crontab.load(strict=False)
         try:
             self.cron = self.crontab.by_uid(uid)
         except NoSuchCron:

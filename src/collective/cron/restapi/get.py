@@ -32,12 +32,12 @@ class CronsGet(Service):
         if self.params:
             uid = self.params[0]
             try:
-                cron = Crontab.load(uids=[uid]).by_uid(uid)
+                cron = Crontab.load(uids=[uid], strict=False).by_uid(uid)
             except NoSuchCron as error:
                 self.request.response.setStatus(404)
                 return {"error": {"type": "NotFound", "message": str(error)}}
             return cron_to_json(cron, base_url, queue.job(uid))
-        crontab = Crontab.load()
+        crontab = Crontab.load(strict=False)
         batch = HypermediaBatch(self.request, list(crontab.crons.values()))
         living = {record["name"] for record in alive(self.context)}
         result = {
@@ -53,6 +53,9 @@ class CronsGet(Service):
                 for record in heartbeats(self.context)
             ],
         }
+        if crontab.broken:
+            # Stored crons that break a rule added since they were saved.
+            result["broken"] = [str(error) for error in crontab.broken]
         if batch.links:
             result["batching"] = batch.links
         return result
