@@ -115,7 +115,7 @@ test-fast: install ## Run the tests but the slow multi-process ones (pytest -m "
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 .PHONY: bench
-bench: install ## Run the benchmarks (bench/, about 7 minutes) and print one table
+bench: install ## Run the benchmarks (bench/, about 8 minutes) and print one table
 	$(PIP_INSTALL) -e ".[test,bench]"
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 

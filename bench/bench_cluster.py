@@ -1,15 +1,17 @@
-"""Cluster: a ZEO server and 1, 2, then 3 worker processes (1 thread each)
-running 100 ms jobs; runs per second and an exactly-once check.
+"""Cluster: a ZEO server (or PostgreSQL for RelStorage) and 1, 2, then 3
+worker processes (1 thread each) running 100 ms jobs; runs per second and an
+exactly-once check.
 
 Each round queues a "Run now" job for each of N fresh crons (a zconsole
 script), then waits until every cron has a log. Duplicates: logs beyond one
 per cron; misses: crons without a log.
 
-    .venv/bin/python bench/bench_cluster.py [--crons 150]
+    .venv/bin/python bench/bench_cluster.py [--crons 150] [--storage relstorage]
 """
 
 from common import REPO
 from common import emit
+from contextlib import ExitStack
 
 import argparse
 import sys
@@ -40,9 +42,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--crons", type=int, default=150)
     parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--storage", choices=["zeo", "relstorage"], default="zeo")
     args = parser.parse_args()
     from tests.support.instances import Instance
     from tests.support.instances import ZEOServer
+    from tests.support.postgres import PostgreSQLServer
+    from tests.support.postgres import unavailable
 
     settings = {
         "worker": "on",
@@ -50,17 +55,28 @@ def main():
         "poll-interval": "0.2",
         "heartbeat": "1",
     }
-    with tempfile.TemporaryDirectory() as directory:
+    if args.storage == "relstorage" and unavailable():
+        sys.exit(f"cannot bench RelStorage: {unavailable()}")
+    label = {"zeo": "ZEO", "relstorage": "RelStorage"}[args.storage]
+    with tempfile.TemporaryDirectory() as directory, ExitStack() as servers:
         script = f"{directory}/queue.py"
         with open(script, "w") as file:
             file.write(QUEUE_SCRIPT)
-        zeo = ZEOServer(f"{directory}/zeo").start()
+        if args.storage == "zeo":
+            zeo = ZEOServer(f"{directory}/zeo").start()
+            servers.callback(zeo.stop)
+            storage = {"zeo": zeo}
+        else:
+            postgresql = PostgreSQLServer(directory)
+            servers.callback(postgresql.stop)
+            postgresql.start()
+            storage = {"relstorage": postgresql.create_database("plone")}
         workers = []
         rates = {}
         try:
             for count in range(1, args.workers + 1):
                 worker = Instance(
-                    f"{directory}/w{count}", zeo=zeo, product_config=settings
+                    f"{directory}/w{count}", product_config=settings, **storage
                 )
                 if count == 1:
                     worker.create_site()
@@ -94,13 +110,13 @@ def main():
                 rates[count] = len(uids) / elapsed
                 emit(
                     "cluster",
-                    f"100 ms jobs, {count} ZEO worker(s): runs/s",
+                    f"100 ms jobs, {count} {label} worker(s): runs/s",
                     [rates[count]],
                     "runs/s",
                 )
                 emit(
                     "cluster",
-                    f"{count} worker(s): duplicates / misses",
+                    f"{count} {label} worker(s): duplicates / misses",
                     [sum(n - 1 for n in logs if n > 1) + sum(n == 0 for n in logs)],
                     "runs",
                     note=f"duplicates {sum(n - 1 for n in logs if n > 1)}, "
@@ -108,14 +124,13 @@ def main():
                 )
             emit(
                 "cluster",
-                f"{args.workers} workers / 1 worker",
+                f"{label}: {args.workers} workers / 1 worker",
                 [rates[args.workers] / rates[1]],
                 "x",
             )
         finally:
             for worker in workers:
                 worker.stop()
-            zeo.stop()
 
 
 if __name__ == "__main__":

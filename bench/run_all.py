@@ -37,6 +37,11 @@ SCENARIOS = [
     ("bench_scale.py", ["--repeat", "3"], ["--repeat", "1"]),
     ("bench_idle.py", ["--seconds", "62"], ["--seconds", "12"]),
     ("bench_cluster.py", ["--crons", "150"], ["--crons", "20"]),
+    (
+        "bench_cluster.py",
+        ["--storage", "relstorage", "--crons", "150"],
+        ["--storage", "relstorage", "--crons", "20"],
+    ),
     ("bench_dst.py", [], []),
 ]
 
