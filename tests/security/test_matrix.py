@@ -122,3 +122,33 @@ def test_rest_services(functional_portal, stored_cron, role, service):
     else:
         assert response.status_code == 401
         assert "boss" not in response.text
+
+
+# The health endpoints (health.zcml) answer 503 while no worker runs, as here.
+@pytest.mark.parametrize("role", ROLES)
+def test_health_page(browser_as, functional_portal, stored_cron, role):
+    browser = browser_as(role, handle_errors=True)
+    browser.raiseHttpErrors = False
+    browser.open(f"{functional_portal.absolute_url()}/@@cron-health")
+    if role in ALLOWED:
+        assert browser.headers["status"].split()[0] in ("200", "503")
+        assert "boss" in text(browser)
+    else:
+        assert refused(browser)
+        assert "mycronjob" not in text(browser)
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_health_rest_service(functional_portal, stored_cron, role):
+    session = RelativeSession(functional_portal.absolute_url())
+    session.headers["Accept"] = "application/json"
+    if role != "anonymous":
+        session.auth = (role, PASSWORD)
+    response = session.get("@crons-health")
+    session.close()
+    if role in ALLOWED:
+        assert response.status_code in (200, 503)
+        assert "boss" in response.text
+    else:
+        assert response.status_code == 401
+        assert "mycronjob" not in response.text
