@@ -15,6 +15,7 @@ from zope.schema import getFieldNamesInOrder
 from zope.schema import getValidationErrors
 
 import pytest
+import re
 
 
 def test_icron_is_the_settings_schema_and_more():
@@ -97,3 +98,28 @@ def test_choice_rules_and_vocabularies_agree():
     )
     for zone in ("localtime", "posixrules", "Factory"):
         assert zone not in timezone_names()
+
+
+@pytest.mark.parametrize(
+    "name,reason",
+    [
+        ("a//b", "has an empty segment"),
+        ("@@", "has an empty view name after '@@'"),
+        ("./x", "has a '.' segment"),
+        ("_private/x", "has the segment '_private'"),
+        ("x/aq_inner", "has the segment 'aq_inner'"),
+        ("++resource++a/b", "has the segment '++resource++a'"),
+    ],
+)
+def test_paths_that_could_leave_the_site(name, reason):
+    with pytest.raises(
+        InvalidCron, match=re.escape(f"Invalid name {name!r}: {reason}")
+    ):
+        Cron(name=name, periodicity="@daily")
+
+
+@pytest.mark.parametrize(
+    "name", ["newsletter", "folder/my_script", "folder/script/", "@@purge-old-news"]
+)
+def test_paths_below_the_site(name):
+    assert Cron(name=name, periodicity="@daily").name == name

@@ -64,7 +64,7 @@ def path_problem(path):
     """
     if path.startswith("/"):
         return _("is an absolute path: give a path below the site")
-    for segment in path.split("/"):
+    for segment in path.rstrip("/").split("/"):
         if segment.removeprefix("@@") in ("..", "."):
             return _(
                 "has a ${segment} segment: a path must stay below the site",
@@ -72,7 +72,7 @@ def path_problem(path):
             )
         if not segment:
             return _("has an empty segment ('//'): give a path below the site")
-        if segment.startswith(("aq_", "_", "++")) or segment == "@@":
+        if segment.startswith(("aq_", "_", "++")):
             return _(
                 "has the segment ${segment}, which can lead outside the site: "
                 "give a path below the site",
