@@ -72,3 +72,21 @@ def test_message_says_the_cron_kept_its_user(people):
     previous = cron(SITE_OWNER_NAME)
     with pytest.raises(RunAsRefused, match="this cron runs as 'admin', who has"):
         check_run_as(people, cron(SITE_OWNER_NAME), user("siteadmin"), previous)
+
+
+def test_system_user_is_trusted(people):
+    """Code run as Zope's system user (e.g. UnrestrictedUser in scripts)."""
+    from AccessControl.SecurityManagement import newSecurityManager
+    from AccessControl.users import system
+
+    newSecurityManager(None, system)
+    check_run_as(people, cron(SITE_OWNER_NAME))
+
+
+def test_current_user_is_the_default_saver(people):
+    from plone.app.testing import login
+
+    login(people, "siteadmin")
+    with pytest.raises(RunAsRefused, match="Invalid user 'admin'"):
+        check_run_as(people, cron(SITE_OWNER_NAME))
+    check_run_as(people, cron("member"))

@@ -10,6 +10,7 @@ and crons.xml imports run by a logged-in user. Code calling the Python API
 without a user (scripts, tests) is trusted, like the rest of Plone's API.
 """
 
+from AccessControl import getSecurityManager
 from AccessControl.users import UnrestrictedUser
 from collective.cron import _
 from collective.cron.errors import InvalidCron
@@ -57,7 +58,7 @@ def check_run_as(site, cron, saver=None, previous=None):
     user = _find_user(login)
     if user is None:
         raise RunAsRefused(login, _("no user has this login"))
-    saver = api.user.get_current() if saver is None else saver
+    saver = getSecurityManager().getUser() if saver is None else saver
     if is_trusted(saver):
         return
     saver_login = saver.getUserName()
