@@ -340,6 +340,21 @@ class Instance:
     def pid(self):
         return self.process.pid
 
+    def get(self, path, headers=None):
+        """GET a page as admin: (status, content type, text), errors included."""
+        token = base64.b64encode(":".join(ADMIN).encode()).decode()
+        request = urllib.request.Request(
+            f"{self.url}/{path}".rstrip("/"),
+            headers={"Authorization": f"Basic {token}", **(headers or {})},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                body = response.read()
+                status, content_type = response.status, response.headers
+        except urllib.error.HTTPError as error:
+            body, status, content_type = error.read(), error.code, error.headers
+        return status, content_type.get("Content-Type", ""), body.decode("utf-8")
+
     def request(self, method, path, data=None):
         token = base64.b64encode(":".join(ADMIN).encode()).decode()
         body = json.dumps(data).encode() if data is not None else None
