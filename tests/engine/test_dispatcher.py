@@ -8,6 +8,7 @@ from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
 from collective.cron.job import claim
 from collective.cron.marker import marked_sites
+from collective.cron.registry import RECORD_CRONTAB
 from collective.cron.status import Status
 from collective.cron.workers import beat
 from collective.cron.workers import heartbeats
@@ -15,10 +16,13 @@ from collective.cron.workers import record_of
 from datetime import timedelta
 from plone.app.testing import TEST_USER_ID
 from plone.app.testing import setRoles
+from plone.registry.interfaces import IRegistry
 from tests.support.instances import wait_for
 from zope.component import getMultiAdapter
+from zope.component import getUtility
 from zope.component.hooks import setSite
 
+import json
 import os
 import pytest
 import transaction
@@ -123,3 +127,27 @@ def test_restarted_worker_gives_back_its_earlier_process_jobs_at_start(
     record = record_of(functional_portal, "test-worker")
     assert record.token == dispatcher.token
     assert record.pid == os.getpid() and record.started >= started_at
+
+
+def test_a_stored_cron_that_breaks_todays_rules_stops_no_other(
+    db, functional_portal, start, demo_runner
+):
+    """Data saved before a rule existed: the worker starts, syncs, and runs
+    the good crons; the bad one is set aside (the dashboard names it)."""
+    setSite(functional_portal)
+    good = Cron(uid="good", name="collective.cron.demo", periodicity="* * * * * *")
+    bad = dict(good.dump(logs=False), uid="steps", periodicity="*/90 * * * *")
+    # Written as an earlier build did: below the record's checks and events.
+    getUtility(IRegistry).records._values[RECORD_CRONTAB] = [
+        json.dumps(bad),
+        good.to_json(logs=False),
+    ]
+    transaction.commit()
+    start()
+
+    def ran():
+        transaction.begin()
+        return Crontab.load(uids=["good"], strict=False).by_uid("good").logs
+
+    assert wait_for(ran, 30, interval=0.05, message="the good cron's run")
+    assert IQueue(functional_portal).job("steps") is None

@@ -14,6 +14,7 @@ conflict detection is the cluster lock.
 
 from collective.cron import clock
 from collective.cron import logger
+from collective.cron.alerts import check_silence
 from collective.cron.crontab import Crontab
 from collective.cron.events import ServerRestartEvent
 from collective.cron.interfaces import IQueue
@@ -42,6 +43,8 @@ import transaction
 
 
 STARTUP_TRIES = 3
+# Seconds between two "no success since" checks of a site by one worker.
+SILENCE_CHECK_EVERY = 60.0
 # Jobs a worker thread claims in one commit (when that many are due).
 BATCH_SIZE = 16
 
@@ -116,6 +119,7 @@ class Dispatcher:
         self.threads = []
         self.last_beat = None
         self.polls = 0  # looks taken at the sites: for tests and monitoring
+        self.silence_checked = {}  # site path -> time.monotonic() of the check
 
     # -- life cycle -----------------------------------------------------------
 
@@ -212,7 +216,7 @@ class Dispatcher:
                             )
                         session.manager.begin()
                         site = session.site(path)
-                    notify(ServerRestartEvent(Crontab.load()))
+                    notify(ServerRestartEvent(Crontab.load(strict=False)))
                     session.manager.commit()
                     break
                 except ConflictError:
@@ -263,6 +267,7 @@ class Dispatcher:
                     now=now,
                     running=running,
                 )
+            self._check_silence(session, site, path)
             # Share due jobs with the other live workers: smaller batches.
             workers = len(alive(session.root))
             self._hand_out(path, [job.cron_uid for job in pending], max(1, workers))
@@ -273,6 +278,29 @@ class Dispatcher:
             return (next_due - clock.now()).total_seconds()
         finally:
             session.manager.abort()
+
+    def _check_silence(self, session, site, path):
+        """At most once a minute a site: "no success since" alerts."""
+        now = time.monotonic()
+        if now - self.silence_checked.get(path, -SILENCE_CHECK_EVERY) < (
+            SILENCE_CHECK_EVERY
+        ):
+            return
+        self.silence_checked[path] = now
+        try:
+            crons = Crontab.load(logs=False, strict=False)
+            if not any(getattr(cron, "alert_after", None) for cron in crons):
+                return
+            check_silence(site, crons)
+            session.manager.commit()  # writes only what changed
+        except ConflictError:
+            session.manager.abort()  # another worker did it
+        except Exception:
+            session.manager.abort()
+            logger.exception(
+                "Dispatcher %s: silence check of %s failed", self.name, path
+            )
+        session.manager.begin()
 
     def _hand_out(self, path, uids, workers=1):
         """Split due jobs not yet handed out among the free worker threads.

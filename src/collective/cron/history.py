@@ -10,6 +10,7 @@ as the cron has no record here; the first write moves them here.
 """
 
 from BTrees.OOBTree import OOBTree
+from collective.cron import clock
 from collective.cron.annotations import SiteStorage
 from collective.cron.crontab import Log
 from persistent import Persistent
@@ -19,10 +20,18 @@ ANNOTATION_KEY = "collective.cron.history"
 
 
 class CronHistory(Persistent):
-    """The logs of one cron, newest first, as JSON-ready mappings."""
+    """The logs of one cron, newest first, as JSON-ready mappings.
+
+    `alerts`: what collective.cron.alerts remembers of the cron (its alert
+    state, when it last mailed, its last OK run), kept here because a run
+    writes this record anyway.
+    """
+
+    alerts = None  # records written before alerts existed
 
     def __init__(self, logs=()):
         self.logs = tuple(logs)
+        self.alerts = {"watched_since": clock.now()}
 
 
 class History(SiteStorage):
@@ -90,6 +99,23 @@ class History(SiteStorage):
         storage = self._storage()
         if storage is not None and uid in storage:
             del storage[uid]
+
+    def alerts(self, uid):
+        """The cron's alert memory (a copy), {} when it has none."""
+        storage = self._storage()
+        record = storage.get(uid) if storage is not None else None
+        return dict(record.alerts or {}) if record is not None else {}
+
+    def set_alerts(self, uid, **values):
+        """Update the cron's alert memory; writes only when something changes."""
+        storage = self._storage(create=True)
+        record = storage.get(uid)
+        if record is None:
+            record = storage[uid] = CronHistory()
+        current = dict(record.alerts or {})
+        if any(current.get(key) != value for key, value in values.items()):
+            current.update(values)
+            record.alerts = current
 
     def uids(self):
         storage = self._storage()

@@ -11,6 +11,7 @@ the dispatcher) or `Savepoints` (one outer transaction that is never
 committed, used by tests through collective.cron.testing.run_due_jobs).
 """
 
+from collective.cron import alerts
 from collective.cron import clock
 from collective.cron import logger
 from collective.cron.crontab import Crontab
@@ -265,7 +266,7 @@ class JobRun:
         """
         job = self.job
         started = clock.now()
-        crontab = Crontab.load(uids=[job.cron_uid])
+        crontab = Crontab.load(uids=[job.cron_uid], strict=False)
         cron = crontab.crons.get(job.cron_uid)
         if cron is None or not crontab.activated or not (cron.activated or job.forced):
             self.policy.begin()
@@ -408,6 +409,7 @@ class JobRun:
                 f"stands for {_describe_missed(missed)}"
             )
         self._add_log(cron, log)
+        self._alert(cron, log)
         swallowed = self._swallowed(cron, started, now)
         if swallowed:
             self._add_log(
@@ -426,6 +428,15 @@ class JobRun:
             )
         self._reschedule(now)
         return log
+
+    def _alert(self, cron, log):
+        """Queue the run's alert mails; a broken alert never fails the run."""
+        try:
+            alerts.after_run(self.site, cron, log)
+        except ConflictError:
+            raise
+        except Exception:
+            logger.exception("Cron %s: deciding its alerts failed", cron.uid)
 
     def _add_log(self, cron, log):
         legacy = getattr(self, "legacy_logs", cron.logs)
@@ -468,7 +479,7 @@ class JobRun:
         ):
             self.policy.abort()
             return False
-        crontab = Crontab.load(uids=[job.cron_uid])
+        crontab = Crontab.load(uids=[job.cron_uid], strict=False)
         cron = crontab.crons.get(job.cron_uid)
         if cron is not None:
             claimed = format_date(job.claimed_at) if job.claimed_at else "?"
@@ -485,6 +496,7 @@ class JobRun:
             )
             self.legacy_logs = list(cron.logs)
             self._add_log(cron, log)
+            self._alert(cron, log)
             notify(FinishedCronJobEvent(self.site, cron, log))
         self._reschedule(now, after_slot=None if job.forced else job.begin_after)
         self.policy.commit()
@@ -496,7 +508,7 @@ class JobRun:
         Read again: an admin may have edited or deleted the cron meanwhile.
         `after_slot`: queue the fire time after this one, even if it passed.
         """
-        crontab = Crontab.load(uids=[self.job.cron_uid], logs=False)
+        crontab = Crontab.load(uids=[self.job.cron_uid], logs=False, strict=False)
         cron = crontab.crons.get(self.job.cron_uid)
         if cron is None or not is_scheduled(cron):
             self.queue.finish(self.job)

@@ -27,7 +27,7 @@ class HiddenProfiles:
 def post_install(context):
     """Mark the site for workers; queue jobs of crons already in the registry."""
     mark_site(api.portal.get())
-    notify(CrontabSynchronisationEvent(Crontab.load()))
+    notify(CrontabSynchronisationEvent(Crontab.load(strict=False)))
 
 
 def uninstall(context):
