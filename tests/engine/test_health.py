@@ -3,12 +3,14 @@ works, 503 when no worker is alive or a job is overdue."""
 
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
+from collective.cron.health import PUBLIC_RECORD
 from collective.cron.status import Status
 from collective.cron.testing import set_now
 from collective.cron.workers import beat
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 from plone.restapi.testing import RelativeSession
@@ -87,3 +89,19 @@ def test_overdue_job_is_unhealthy(site, path):
 def test_anonymous_is_refused_by_default(site, path):
     response = session(site, auth=None).get(path)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_public_health_shows_counts_only(site, path):
+    worker_beats(site)
+    api.portal.set_registry_record(PUBLIC_RECORD, True)
+    transaction.commit()
+    response = session(site, auth=None).get(path)
+    assert response.status_code == 200
+    assert response.json() == {
+        "healthy": True,
+        "workers_alive": 1,
+        "overdue": 0,
+        "failing": 1,
+        "crons": 2,
+    }

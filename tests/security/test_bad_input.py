@@ -32,6 +32,8 @@ FORM = {
     "form.widgets.timezone-empty-marker": "1",
     "form.widgets.misfire:list": "run_once",
     "form.widgets.misfire-empty-marker": "1",
+    "form.widgets.notify:list": "never",
+    "form.widgets.notify-empty-marker": "1",
     "form.widgets.activated:list": "selected",
 }
 
@@ -115,6 +117,21 @@ BAD_FORM_VALUES = [
         "form.widgets.user",
         "nosuchuser",
         "Invalid user 'nosuchuser': no user has this login",
+    ),
+    (
+        "form.widgets.notify:list",
+        "sometimes",
+        "Invalid notify 'sometimes': must be one of never",
+    ),
+    (
+        "form.widgets.recipients",
+        "ops@example.org\nnobody",
+        "Invalid recipients 'nobody': is not an e-mail address",
+    ),
+    (
+        "form.widgets.alert_after",
+        "-5",
+        "Invalid alert_after '-5': must be between 1 and 525600 minutes",
     ),
 ]
 

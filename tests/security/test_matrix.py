@@ -35,6 +35,7 @@ FORM = {
     "form.widgets.user": "",
     "form.widgets.timezone:list": "--NOVALUE--",
     "form.widgets.misfire:list": "run_once",
+    "form.widgets.notify:list": "never",
     "form.widgets.activated:list": "selected",
 }
 

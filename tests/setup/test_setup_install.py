@@ -2,6 +2,8 @@
 
 from collective.cron.interfaces import ICollectiveCronLayer
 from plone import api
+from plone.registry.interfaces import IRegistry
+from zope.component import getUtility
 
 import pytest
 
@@ -19,7 +21,7 @@ class TestSetupInstall:
         assert ICollectiveCronLayer in browser_layers
 
     def test_latest_version(self, profile_last_version, package_name):
-        assert profile_last_version(f"{package_name}:default") == "1001"
+        assert profile_last_version(f"{package_name}:default") == "1002"
 
     def test_registry_records(self, portal):
         assert api.portal.get_registry_record(RECORD_CRONTAB) == []
@@ -65,7 +67,17 @@ def test_upgrade_to_1001_installs_plone_restapi(portal, setup_tool):
     portal.manage_permission(REST, roles=["Manager"], acquire=False)
     setup_tool.setLastVersionForProfile("collective.cron:default", "1000")
     setup_tool.upgradeProfile("collective.cron:default")
-    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1001",)
+    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1002",)
     assert "Anonymous" in [
         r["name"] for r in portal.rolesOfPermission(REST) if r["selected"]
     ]
+
+
+def test_upgrade_to_1002_adds_the_site_settings(portal, setup_tool):
+    registry = getUtility(IRegistry)
+    for name in ("collective.cron.alert_recipients", "collective.cron.health_public"):
+        del registry.records[name]
+    setup_tool.setLastVersionForProfile("collective.cron:default", "1001")
+    setup_tool.upgradeProfile("collective.cron:default")
+    assert registry["collective.cron.alert_recipients"] == []
+    assert registry["collective.cron.health_public"] is False

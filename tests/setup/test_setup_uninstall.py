@@ -27,6 +27,8 @@ class TestSetupUninstall:
         registry = getUtility(IRegistry)
         assert RECORD_CRONTAB not in registry.records
         assert RECORD_ACTIVATED not in registry.records
+        assert "collective.cron.alert_recipients" not in registry.records
+        assert "collective.cron.health_public" not in registry.records
 
     def test_reinstall(self, installer, package_name, portal):
         installer.install_product(package_name)

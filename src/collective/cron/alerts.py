@@ -18,7 +18,6 @@ from collective.cron.crontab import format_date
 from collective.cron.history import History
 from collective.cron.status import Status
 from datetime import timedelta
-from email.message import EmailMessage
 from email.utils import formataddr
 from plone import api
 from urllib.parse import quote
@@ -70,7 +69,11 @@ def _body(site, cron, headline, log=None, since=None):
         details = log.details
         lines += [
             f"Status: {Status(log.status).name}",
-            f"Scheduled: {details.get('due', '') or '(run now)'} UTC",
+            (
+                f"Scheduled: run now (queued {details.get('due', '')} UTC)"
+                if details.get("forced")
+                else f"Scheduled: {details.get('due', '')} UTC"
+            ),
             f"Started: {log.sdate} UTC",
             f"Duration: {details.get('duration', 0)} s",
         ]
@@ -96,18 +99,20 @@ def _send_after_commit(site, cron, subject, body):
         )
         return False
     name = api.portal.get_registry_record("plone.email_from_name", default="") or ""
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = formataddr((name, sender))
-    message["To"] = ", ".join(recipients)
-    message.set_content(body)
     mailhost = api.portal.get_tool("MailHost")
 
     def send(committed):
         if not committed:
             return
         try:
-            mailhost.send(message, immediate=True)
+            mailhost.send(
+                body,
+                mto=recipients,
+                mfrom=formataddr((name, sender)),
+                subject=subject,
+                charset="utf-8",
+                immediate=True,
+            )
         except Exception:
             logger.exception("Cron %s: alert %r could not be sent", cron.uid, subject)
 

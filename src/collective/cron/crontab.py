@@ -197,6 +197,11 @@ class Cron:
     environ = _Checked()
     timezone = _Checked()
     misfire = _Checked()
+    title = _Checked()
+    description = _Checked()
+    notify = _Checked()
+    recipients = _Checked()
+    alert_after = _Checked()
     saved_by = _Checked()
 
     def __init__(
@@ -213,6 +218,11 @@ class Cron:
         logs=None,
         misfire="run_once",
         saved_by=None,
+        title="",
+        description="",
+        notify="never",
+        recipients=None,
+        alert_after=None,
     ):
         self.uid = uid if uid is not None else uuid.uuid4().hex
         self.name = name
@@ -222,6 +232,11 @@ class Cron:
         self.user = user
         self.timezone = timezone
         self.misfire = misfire
+        self.title = title
+        self.description = description
+        self.notify = notify
+        self.recipients = recipients
+        self.alert_after = alert_after
         # Login of who last saved the cron: the job runs as this user when
         # `user` is not set. Written by the registry manager.
         self.saved_by = saved_by
@@ -336,6 +351,7 @@ class Cron:
         """JSON-ready mapping in the 2.x format (plus timezone, misfire, saved_by)."""
         data = {key: getattr(self, key) for key in SETTINGS}
         data["environ"] = dict(self.environ)
+        data["recipients"] = list(self.recipients)
         data["saved_by"] = self.saved_by
         if logs:
             data["logs"] = [log.dump() for log in self._logs]
@@ -382,6 +398,11 @@ class Cron:
                 timezone=data.get("timezone"),
                 misfire=data.get("misfire"),
                 saved_by=data.get("saved_by"),
+                title=data.get("title"),
+                description=data.get("description"),
+                notify=data.get("notify"),
+                recipients=data.get("recipients"),
+                alert_after=data.get("alert_after"),
                 logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
             )
         except InvalidCron as error:

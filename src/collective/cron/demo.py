@@ -19,6 +19,12 @@ class DemoRunner(Runner):
     slow jobs.
     """
 
+    title = "Demo: log a greeting"
+    description = (
+        'Logs environ["greeting"] (default "Hello"); environ["sleep"] makes '
+        "it take that many seconds."
+    )
+
     def run(self):
         pause = float(self.cron.environ.get("sleep") or 0)
         if pause > 0:

@@ -144,6 +144,13 @@ def _cron_element(cron):
     element.set("user", cron.user or "")
     element.set("timezone", cron.timezone or "")
     element.set("misfire", cron.misfire)
+    # Alerts and texts: written only when set, so files stay as 2.x read them.
+    for setting in ("title", "description", "notify", "alert_after"):
+        value = getattr(cron, setting)
+        if value not in (None, "", "never"):
+            element.set(setting, str(value))
+    if cron.recipients:
+        element.set("recipients", ", ".join(cron.recipients))
     environ = etree.SubElement(element, "environ")
     text = json.dumps(cron.environ, indent=2, sort_keys=True, ensure_ascii=False)
     environ.text = etree.CDATA(f"\n{text}\n")

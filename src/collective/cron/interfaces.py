@@ -35,6 +35,30 @@ class IRegistryCrontab(Interface):
     )
 
 
+class ICronSiteSettings(Interface):
+    """Site-wide settings of collective.cron (records collective.cron.*)."""
+
+    alert_recipients = schema.List(
+        title=_("Default alert recipients"),
+        description=_(
+            "E-mail addresses that get the alerts of crons that name none. "
+            "Empty: the site's sender address (Site Setup > Mail)."
+        ),
+        value_type=schema.TextLine(),
+        default=[],
+        required=False,
+    )
+    health_public = schema.Bool(
+        title=_("Public health counts"),
+        description=_(
+            "Let anyone, anonymous included, read @@cron-health and "
+            "@crons-health: healthy or not, and counts, no names."
+        ),
+        default=False,
+        required=False,
+    )
+
+
 class ILog(Interface):
     """One run of a cron, as its history shows it."""
 

@@ -78,6 +78,25 @@ def runner_names():
     return sorted(names)
 
 
+def runners_offered():
+    """The registered runners for people: name, title, description.
+
+    A runner class may carry `title` and `description` attributes (texts or
+    i18n messages); without them the name stands alone.
+    """
+    found = {}
+    for registry in {getGlobalSiteManager(), getSiteManager()}:
+        for registration in registry.registeredAdapters():
+            if registration.name and registration.provided.isOrExtends(IJobRunner):
+                factory = registration.factory
+                found[registration.name] = {
+                    "name": registration.name,
+                    "title": getattr(factory, "title", None) or "",
+                    "description": getattr(factory, "description", None) or "",
+                }
+    return [found[name] for name in sorted(found)]
+
+
 def describe_missing(cron):
     return (
         f"no runner named {cron.name!r}: no IJobRunner adapter of that name, "

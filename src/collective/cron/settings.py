@@ -49,6 +49,19 @@ def _timezones():
     return SimpleVocabulary([SimpleTerm(name, name, name) for name in timezone_names()])
 
 
+NOTIFY = SimpleVocabulary(
+    [
+        SimpleTerm("never", "never", _("Never")),
+        SimpleTerm("failure", "failure", _("When a run fails")),
+        SimpleTerm(
+            "failure_recovery",
+            "failure_recovery",
+            _("When a run fails, and when it recovers"),
+        ),
+        SimpleTerm("always", "always", _("After every run")),
+    ]
+)
+
 MISFIRE = SimpleVocabulary(
     [
         SimpleTerm("run_once", "run_once", _("Run once, late, then resume")),
@@ -68,6 +81,11 @@ RULES = {
     "environ": validators.check_environ,
     "timezone": validators.check_timezone,
     "misfire": validators.check_misfire,
+    "title": validators.check_title,
+    "description": validators.check_description,
+    "notify": validators.check_notify,
+    "recipients": validators.check_recipients,
+    "alert_after": validators.check_alert_after,
     "saved_by": validators.check_user,
 }
 
@@ -140,6 +158,46 @@ class ICronSettings(Interface):
         vocabulary=MISFIRE,
         default="run_once",
         constraint=_constraint(RULES["misfire"]),
+    )
+    title = schema.TextLine(
+        title=_("Title"),
+        description=_("A short title for people: the dashboard and alert mails."),
+        required=False,
+        default="",
+        constraint=_constraint(RULES["title"]),
+    )
+    description = schema.Text(
+        title=_("Description"),
+        description=_("What the cron is for, who to ask about it."),
+        required=False,
+        default="",
+        constraint=_constraint(RULES["description"]),
+    )
+    notify = schema.Choice(
+        title=_("Alert mails"),
+        vocabulary=NOTIFY,
+        default="never",
+        constraint=_constraint(RULES["notify"]),
+    )
+    recipients = schema.List(
+        title=_("Alert recipients"),
+        description=_(
+            "E-mail addresses, one a line. Empty: the site-wide default "
+            "recipients, else the site's sender address."
+        ),
+        value_type=schema.TextLine(),
+        required=False,
+        default=[],
+        constraint=_constraint(RULES["recipients"]),
+    )
+    alert_after = schema.Int(
+        title=_("Alert after (minutes without a successful run)"),
+        description=_(
+            "Mail the recipients when the cron has had no OK run for this "
+            "long (for a daily job: 1560, that is 26 hours). Empty: never."
+        ),
+        required=False,
+        constraint=_constraint(RULES["alert_after"]),
     )
     saved_by = schema.TextLine(
         title=_("Saved by"),

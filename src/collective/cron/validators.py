@@ -280,3 +280,117 @@ def check_timezone(value):
             UNKNOWN_TIMEZONE,
         )
     return value.strip()
+
+
+TITLE_MAX = 200
+DESCRIPTION_MAX = 2000
+
+
+def _text(setting, value, limit, single_line):
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise InvalidCron(setting, value, _("must be a text"))
+    text = value.strip()
+    if single_line and ("\n" in text or "\r" in text):
+        raise InvalidCron(setting, value, _("must be one line"))
+    if len(text) > limit:
+        raise InvalidCron(
+            setting,
+            value,
+            _("must be at most ${limit} characters", mapping={"limit": limit}),
+        )
+    return text
+
+
+def check_title(value):
+    """A short title for people (the dashboard, alert mails); may be empty."""
+    return _text("title", value, TITLE_MAX, single_line=True)
+
+
+def check_description(value):
+    """What the cron is for, in a few sentences; may be empty."""
+    return _text("description", value, DESCRIPTION_MAX, single_line=False)
+
+
+NOTIFY_MODES = ("never", "failure", "failure_recovery", "always")
+
+
+def check_notify(value):
+    """When alert mails go out (see collective.cron.alerts)."""
+    if value is None or value == "":
+        return "never"
+    if value not in NOTIFY_MODES:
+        raise InvalidCron(
+            "notify",
+            value,
+            _(
+                "must be one of ${choices}",
+                mapping={"choices": ", ".join(NOTIFY_MODES)},
+            ),
+        )
+    return value
+
+
+RECIPIENTS_MAX = 50
+# An address as Plone's own e-mail fields accept it, kept simple: one "@",
+# no spaces or angle brackets, a dot in the domain.
+EMAIL_PATTERN = re.compile(r"[^@\s<>,;\"]+@[^@\s<>,;\"]+\.[^@\s<>,;\".]+")
+
+
+def check_recipients(value):
+    """E-mail addresses: a list, or a text with one per line or comma."""
+    if value is None or value == "":
+        return []
+    if isinstance(value, str):
+        items = re.split(r"[,;\n]", value)
+    elif isinstance(value, (list, tuple, set, frozenset)):
+        items = list(value)
+    else:
+        raise InvalidCron("recipients", value, _("must be e-mail addresses"))
+    addresses = []
+    for item in items:
+        if not isinstance(item, str):
+            raise InvalidCron("recipients", value, _("must be e-mail addresses"))
+        address = item.strip()
+        if not address:
+            continue
+        if not EMAIL_PATTERN.fullmatch(address):
+            raise InvalidCron(
+                "recipients",
+                address,
+                _("is not an e-mail address"),
+            )
+        if address not in addresses:
+            addresses.append(address)
+    if len(addresses) > RECIPIENTS_MAX:
+        raise InvalidCron(
+            "recipients",
+            value,
+            _("at most ${limit} addresses", mapping={"limit": RECIPIENTS_MAX}),
+        )
+    return addresses
+
+
+ALERT_AFTER_MAX = 525_600  # minutes: a year
+
+
+def check_alert_after(value):
+    """Minutes without an OK run before a "no success since" alert; None: off."""
+    if value is None or value == "":
+        return None
+    number = value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidCron("alert_after", value, _("must be a whole number of minutes"))
+    if not 1 <= number <= ALERT_AFTER_MAX:
+        raise InvalidCron(
+            "alert_after",
+            value,
+            _(
+                "must be between ${min} and ${max} minutes",
+                mapping={"min": 1, "max": ALERT_AFTER_MAX},
+            ),
+        )
+    return number

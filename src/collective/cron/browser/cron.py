@@ -2,14 +2,17 @@
 
 from collective.cron import _
 from collective.cron import clock
+from collective.cron.alerts import recipients_of
 from collective.cron.browser.base import CronViewBase
 from collective.cron.history import History
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
+from collective.cron.settings import NOTIFY
 from collective.cron.status import Status
 from plone.batching import Batch
 from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 from zope.component import getMultiAdapter
+from zope.i18n import translate
 
 import json
 
@@ -117,6 +120,19 @@ class CronPage(CronViewBase):
     def environ_text(self):
         return json.dumps(
             self.cron.environ, indent=2, sort_keys=True, ensure_ascii=False
+        )
+
+    @property
+    def notify_title(self):
+        """When alert mails go out, in words (translated by the template)."""
+        term = NOTIFY.getTerm(self.cron.notify)
+        return translate(term.title, context=self.request)
+
+    @property
+    def recipients_text(self):
+        """Who gets the alerts: the cron's own, else who gets them instead."""
+        return ", ".join(recipients_of(self.cron)) or translate(
+            _("nobody: set the site's sender address"), context=self.request
         )
 
     @property

@@ -1,8 +1,10 @@
 """@@cron-settings: every cron of the site, the global switch, bulk delete."""
 
 from collective.cron import _
+from collective.cron import clock
 from collective.cron.browser.base import CronViewBase
 from collective.cron.crontab import Crontab
+from collective.cron.health import overdue_grace
 from collective.cron.interfaces import IQueue
 from collective.cron.workers import alive
 from plone.batching import Batch
@@ -64,6 +66,8 @@ class CronDashboard(CronViewBase):
         return Batch(crons, BATCH_SIZE, start)
 
     def rows(self):
+        self.now = clock.now()
+        self.overdue_grace = overdue_grace()
         for cron in self.batch:
             job = self.queue.job(cron.uid)
             last = cron.last
@@ -77,6 +81,9 @@ class CronDashboard(CronViewBase):
                     job.begin_after if job is not None else cron.next
                 ),
                 "running": job is not None and job.running,
+                "overdue": job is not None
+                and not job.running
+                and self.now - job.begin_after > self.overdue_grace,
                 "last": last,
                 "last_date": self.local_time(last.date) if last is not None else "",
             }

@@ -15,6 +15,7 @@ from collective.cron.errors import InvalidCron
 from collective.cron.errors import NoSuchCron
 from collective.cron.registry import site_timezone
 from collective.cron.runners import runner_names
+from collective.cron.runners import runners_offered
 from collective.cron.security import check_run_as
 from collective.cron.settings import ICronSettings
 from collective.cron.settings import SettingError
@@ -84,6 +85,11 @@ class ICronForm(Interface):
     user = _setting("user")
     timezone = _setting("timezone")
     misfire = _setting("misfire")
+    title = _setting("title")
+    description = _setting("description")
+    notify = _setting("notify")
+    recipients = _as_text("recipients", factory=schema.Text, required=False)
+    alert_after = _as_text("alert_after", required=False)
     directives.widget("activated", SingleCheckBoxFieldWidget)
     activated = _setting("activated")
 
@@ -105,6 +111,11 @@ def form_values(cron):
         "user": cron.user,
         "timezone": cron.timezone,
         "misfire": cron.misfire,
+        "title": cron.title,
+        "description": cron.description,
+        "notify": cron.notify,
+        "recipients": "\n".join(cron.recipients),
+        "alert_after": "" if cron.alert_after is None else str(cron.alert_after),
         "activated": cron.activated,
     }
 
@@ -291,6 +302,10 @@ class CronFormWrapper(ControlPanelFormWrapper):
 
     def runner_names(self):
         return runner_names()
+
+    def runners(self):
+        """Registered runners with their titles, for the name suggestions."""
+        return runners_offered()
 
     @property
     def site_url(self):
