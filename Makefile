@@ -120,9 +120,10 @@ bench: install ## Run the benchmarks (bench/, about 8 minutes) and print one tab
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
 .PHONY: lint
-lint: install ## Check code style with ruff
+lint: install ## Check code style (ruff) and the module layers (import-linter)
 	$(BIN)/ruff check src tests scripts bench
 	$(BIN)/ruff format --check src tests scripts bench
+	$(BIN)/lint-imports
 
 .PHONY: format
 format: install ## Format code with ruff

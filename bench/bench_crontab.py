@@ -11,6 +11,7 @@ Prints medians with min/max over the repeats, in milliseconds.
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.interfaces import IRegistryCrontab
+from collective.cron.registry import CrontabRegistryManager
 from plone.registry import Registry
 from plone.registry.interfaces import IRegistry
 from zope.component import getGlobalSiteManager
@@ -99,6 +100,8 @@ def main():
     # plone.registry's persistent field adapters (and the directives they need).
     context = xmlconfig.file("meta.zcml", zope.component)
     xmlconfig.file("configure.zcml", plone.registry, context=context)
+    # The crontab's storage adapter, as collective.cron's ZCML registers it.
+    getGlobalSiteManager().registerAdapter(CrontabRegistryManager)
     print("Crontab load/save, ms: median (min-max) over", args.repeat, "runs")
     columns = ("load()", "edit 1 + save + commit", "replace all + commit")
     print(f"{'crons':>7} | " + " | ".join(f"{title:>22}" for title in columns))

@@ -21,11 +21,11 @@ from collective.cron.interfaces import IJobRunner
 from collective.cron.interfaces import ILog
 from collective.cron.schedule import get_timezone
 from collective.cron.schedule import parse as parse_schedule
+from collective.cron.schedule import site_timezone
 from collective.cron.status import Status
 from datetime import datetime
 from plone.base.interfaces.siteroot import IPloneSiteRoot
 from zope.component import adapter
-from zope.component import queryAdapter
 from zope.event import notify
 from zope.interface import implementer
 
@@ -305,8 +305,6 @@ class Cron:
         """The zone the periodicity is read in: the cron's, else the site's."""
         if self.timezone:
             return get_timezone(self.timezone)
-        from collective.cron.registry import site_timezone
-
         return site_timezone()
 
     @property
@@ -413,37 +411,6 @@ class Cron:
         return cron
 
 
-class StoredState:
-    """What the storage held when a crontab was loaded or last saved.
-
-    Saving writes only the differences against it, so changes other
-    transactions made to other crons are kept. `raw` maps uid to the text as
-    stored (settings, no logs); text written by 2.x (other key order, logs
-    inside) counts as unchanged when it loads to the same settings. `logs` maps
-    uid to the cron's logs as loaded.
-    """
-
-    def __init__(self, activated, raw, logs=None):
-        self.activated = activated
-        self.raw = raw
-        self.logs = logs if logs is not None else {}
-        self._canonical = {}
-
-    def unchanged(self, uid, text):
-        """True when `text` (canonical JSON) is what is stored for `uid`."""
-        raw = self.raw.get(uid)
-        if raw is None:
-            return False
-        if raw == text:
-            return True
-        if uid not in self._canonical:
-            try:
-                self._canonical[uid] = Cron.load(raw).to_json(logs=False)
-            except ValueError:
-                self._canonical[uid] = None
-        return self._canonical[uid] == text
-
-
 @implementer(ICrontab)
 class Crontab:
     """All crons of a site (ordered by insertion, keyed by uid) and the switch."""
@@ -469,12 +436,7 @@ class Crontab:
     @property
     def manager(self):
         """The component that stores this crontab (the site registry)."""
-        manager = queryAdapter(self, ICrontabRegistryManager)
-        if manager is None:  # ZCML not loaded (scripts, unit tests)
-            from collective.cron.registry import CrontabRegistryManager
-
-            manager = CrontabRegistryManager(self)
-        return manager
+        return ICrontabRegistryManager(self)
 
     @classmethod
     def load(cls, data=None, activated=None, uids=None, logs=True, strict=True):

@@ -83,9 +83,20 @@ class ICron(ICronSettings):
     next = Attribute("Next fire time after now (aware UTC), None if inactive.")
     snext = Attribute("`next` formatted as YYYY-MM-DD HH:MM:SS, or ''.")
     last = Attribute("The newest log, or None.")
+    tz = Attribute("The zone the periodicity is read in (the cron's or site's).")
+    schedule = Attribute("The parsed periodicity (collective.cron.schedule).")
 
-    def dump():
+    def dump(logs=True):
         """The cron as a JSON-ready mapping in the 2.x format."""
+
+    def to_json(logs=True):
+        """The cron as JSON text; InvalidCron for what JSON cannot hold."""
+
+    def next_after(after):
+        """The first fire time strictly after `after` (aware UTC)."""
+
+    def explain():
+        """The periodicity in English."""
 
     def similar(other):
         """True when `other` has the same settings (logs and crontab aside)."""
@@ -102,6 +113,10 @@ class ICrontab(Interface):
 
     crons = Attribute("Ordered mapping uid -> ICron.")
     activated = Attribute("Global switch.")
+    broken = Attribute(
+        "InvalidCron errors of stored crons set aside by load(strict=False)."
+    )
+    manager = Attribute("The ICrontabRegistryManager that stores it.")
 
     def add_cron(cron):
         """Add a cron (and set its crontab)."""
@@ -135,8 +150,20 @@ class ICrontabRegistryManager(Interface):
     crons = Attribute("The stored list of JSON strings, one per cron.")
     read_only = Attribute("When true, save is a no-op.")
 
+    def load(uids=None, logs=True, strict=True):
+        """Fill the adapted crontab from the registry.
+
+        `uids`: only these crons; `logs=False`: no run history;
+        `strict=False`: set aside (in `crontab.broken`) stored crons that
+        break a rule instead of raising InvalidCron."""
+
     def save():
-        """Write the adapted crontab's changes to the registry."""
+        """Write the adapted crontab's changes to the registry; return the
+        uids added, changed or removed (None: maybe all)."""
+
+    def save_cron(cron):
+        """Write only `cron` (added or changed), leaving the others' stored
+        text as it is."""
 
 
 class IJobRunner(Interface):
@@ -155,24 +182,86 @@ class ICronManager(Interface):
     def remove_jobs():
         """Remove the cron's pending jobs."""
 
+    def synchronize(now=None):
+        """Make the queue hold the cron's one job, at its next fire time."""
+
 
 class ICrontabManager(Interface):
     """Synchronises a crontab with the queue. Adapts (site, crontab)."""
 
-    def synchronize():
-        """Make the queue hold one pending job per active cron."""
+    def synchronize(uids=None):
+        """Make the queue hold one pending job per active cron (only the
+        crons of `uids` are looked at when given)."""
 
 
 class IQueue(Interface):
-    """The durable job queue of a site. Adapts the site."""
+    """The durable job queue of a site. Adapts the site.
 
-    jobs = Attribute("Pending jobs, earliest first.")
+    One job per scheduled cron (a persistent object with `cron_uid`,
+    `begin_after` (aware UTC), `status` ("pending"/"running"), `forced`,
+    `signature`, and while running `worker`, `worker_token`, `claimed_at`,
+    `lease_until`). The engine, the dispatcher and the dashboard use only the
+    members below: a replacement queue implements them.
+    """
+
+    jobs = Attribute("Pending jobs, earliest first (a list).")
+
+    def __iter__():
+        """Iterate over the pending jobs, earliest first."""
+
+    def __len__():
+        """How many jobs, pending or running."""
+
+    def job(cron_uid):
+        """The cron's job, pending or running, or None."""
+
+    def pending_job(cron_uid):
+        """The cron's job if it is pending, else None."""
+
+    def running_job(cron_uid):
+        """The cron's job if it is running, else None."""
 
     def is_job_present(cron_uid):
         """True when a job for this cron is pending or running."""
 
     def is_job_running(cron_uid):
         """True when a job for this cron is running."""
+
+    def due_jobs(now=None):
+        """Pending jobs due at `now` (default: the clock's), earliest first."""
+
+    def running_jobs(now=None):
+        """Jobs being run."""
+
+    def expired_leases(now=None):
+        """Running jobs whose lease ended before `now`."""
+
+    def next_due(now=None):
+        """When the earliest pending job is due (aware UTC), or None."""
+
+    def look(now=None):
+        """One pass for a dispatcher: (pending due jobs, running due jobs,
+        when the next pending job is due or None)."""
+
+    def schedule(cron_uid, begin_after, forced=False, signature=None):
+        """Make the cron's job due at `begin_after`; return the job.
+
+        A running job keeps running: the change applies when it finishes."""
+
+    def remove(cron_uid):
+        """Drop the cron's job (a running one when it finishes); True if a
+        pending job was dropped."""
+
+    def clear():
+        """Remove every job (running ones when they finish)."""
+
+    def claim(job, worker, lease_until, token=None):
+        """Mark a pending job running for `worker` (process `token`) until
+        `lease_until`; writes the job only. Returns the job."""
+
+    def finish(job, next_due=None, signature=None):
+        """End a run: reschedule the job to `next_due`, or drop it (what was
+        asked while it ran wins)."""
 
 
 class IExportImporter(Interface):

@@ -15,13 +15,11 @@ transactions that overlap conflict at commit, so Zope retries one of them).
 
 from AccessControl import getSecurityManager
 from collective.cron.crontab import Cron
-from collective.cron.crontab import StoredState
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
-from collective.cron.schedule import get_timezone
-from datetime import UTC
+from collective.cron.schedule import site_timezone  # noqa: F401 (its old home)
 from plone.registry.interfaces import IRegistry
 from zope.component import adapter
 from zope.component import queryUtility
@@ -39,7 +37,6 @@ logger = logging.getLogger("collective.cron")
 
 RECORD_CRONTAB = "collective.cron.interfaces.IRegistryCrontab.crontab"
 RECORD_ACTIVATED = "collective.cron.interfaces.IRegistryCrontab.activated"
-RECORD_SITE_TIMEZONE = "plone.portal_timezone"
 
 
 _writing = threading.local()
@@ -58,21 +55,40 @@ class NotInstalled(LookupError):
     """The current site has no collective.cron registry records."""
 
 
+class StoredState:
+    """What the storage held when a crontab was loaded or last saved.
+
+    Saving writes only the differences against it, so changes other
+    transactions made to other crons are kept. `raw` maps uid to the text as
+    stored (settings, no logs); text written by 2.x (other key order, logs
+    inside) counts as unchanged when it loads to the same settings. `logs` maps
+    uid to the cron's logs as loaded.
+    """
+
+    def __init__(self, activated, raw, logs=None):
+        self.activated = activated
+        self.raw = raw
+        self.logs = logs if logs is not None else {}
+        self._canonical = {}
+
+    def unchanged(self, uid, text):
+        """True when `text` (canonical JSON) is what is stored for `uid`."""
+        raw = self.raw.get(uid)
+        if raw is None:
+            return False
+        if raw == text:
+            return True
+        if uid not in self._canonical:
+            try:
+                self._canonical[uid] = Cron.load(raw).to_json(logs=False)
+            except ValueError:
+                self._canonical[uid] = None
+        return self._canonical[uid] == text
+
+
 def get_registry():
     """The registry of the current site (None outside a site)."""
     return queryUtility(IRegistry)
-
-
-def site_timezone():
-    """The site's time zone (`plone.portal_timezone`), else UTC."""
-    registry = get_registry()
-    name = registry.get(RECORD_SITE_TIMEZONE) if registry is not None else None
-    if not name:
-        return UTC
-    try:
-        return get_timezone(name)
-    except ValueError:
-        return UTC
 
 
 # Both 2.x and our JSON write `"uid": "..."`; environ may hold such a pair

@@ -25,6 +25,10 @@ from zoneinfo import available_timezones
 import functools
 
 
+# The site's time zone: Plone's registry record (Site Setup > Date and Time).
+RECORD_SITE_TIMEZONE = "plone.portal_timezone"
+
+
 MACROS = {
     "@yearly": "0 0 1 1 *",
     "@annually": "0 0 1 1 *",
@@ -236,3 +240,18 @@ class Schedule:
             naive += timedelta(minutes=1)
             aware = naive.replace(tzinfo=tz, fold=0)
         return aware
+
+
+def site_timezone():
+    """The current site's time zone (`plone.portal_timezone`), else UTC."""
+    from plone.registry.interfaces import IRegistry
+    from zope.component import queryUtility
+
+    registry = queryUtility(IRegistry)
+    name = registry.get(RECORD_SITE_TIMEZONE) if registry is not None else None
+    if not name:
+        return UTC
+    try:
+        return get_timezone(name)
+    except ValueError:
+        return UTC

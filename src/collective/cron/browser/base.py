@@ -4,7 +4,7 @@ status badges, CSRF checks and messages."""
 from collective.cron import _
 from collective.cron.crontab import Crontab
 from collective.cron.errors import NoSuchCron
-from collective.cron.registry import site_timezone
+from collective.cron.schedule import site_timezone
 from collective.cron.status import Status
 from plone.protect import CheckAuthenticator
 from Products.Five import BrowserView

@@ -6,9 +6,9 @@ Used by the add and edit forms to explain the periodicity while it is typed.
 from collective.cron import clock
 from collective.cron.browser.base import CronViewBase
 from collective.cron.errors import InvalidCron
-from collective.cron.registry import site_timezone
 from collective.cron.schedule import get_timezone
 from collective.cron.schedule import parse
+from collective.cron.schedule import site_timezone
 from collective.cron.settings import clean
 
 import json

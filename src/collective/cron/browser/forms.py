@@ -13,9 +13,9 @@ from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
 from collective.cron.errors import NoSuchCron
-from collective.cron.registry import site_timezone
 from collective.cron.runners import runner_names
 from collective.cron.runners import runners_offered
+from collective.cron.schedule import site_timezone
 from collective.cron.security import check_run_as
 from collective.cron.settings import ICronSettings
 from collective.cron.settings import SettingError
