@@ -6,18 +6,17 @@ periodicity explained live by cron.js), run it, see its log, delete it after
 the JavaScript confirmation. Screenshots go to test-artifacts/.
 """
 
-from collective.cron import config
-from collective.cron.demo import DemoRunner
-from collective.cron.dispatcher import Dispatcher
 from pathlib import Path
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from zope.component import getGlobalSiteManager
 
 import base64
 import os
 import pytest
 import shutil
+
+
+pytestmark = pytest.mark.slow
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -39,17 +38,8 @@ def _chromium_or_skip():
 
 
 @pytest.fixture
-def worker(functional):
-    gsm = getGlobalSiteManager()
-    gsm.registerAdapter(DemoRunner, name="collective.cron.demo")
-    settings = config.load(
-        {"worker": "on", "poll-interval": "0.2", "worker-name": "browser-test"},
-        environ={},
-    )
-    dispatcher = Dispatcher(functional["zodbDB"], settings).start()
-    yield dispatcher
-    dispatcher.stop()
-    gsm.unregisterAdapter(DemoRunner, name="collective.cron.demo")
+def worker(start_dispatcher, demo_runner):
+    return start_dispatcher(**{"poll-interval": "0.2", "worker-name": "browser-test"})
 
 
 @pytest.fixture

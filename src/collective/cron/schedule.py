@@ -164,7 +164,6 @@ class Schedule:
     """A validated cron expression."""
 
     def __init__(self, expression):
-        self.source = expression
         self.expression = normalize(expression)
         fields = self.expression.split()
         if len(fields) not in (5, 6):
