@@ -1,4 +1,5 @@
-"""Real Zope instances and ZEO servers for tests, on 127.0.0.1 free ports.
+"""Real Zope instances and ZEO servers for tests, on 127.0.0.1 free ports
+(PostgreSQL servers for RelStorage: tests/support/postgres.py).
 
 Every process is started in its own session and stopped by its PID; every
 wait is bounded in time.
@@ -348,12 +349,11 @@ class Instance:
             headers={"Authorization": f"Basic {token}", **(headers or {})},
         )
         try:
-            with urllib.request.urlopen(request, timeout=30) as response:
-                body = response.read()
-                status, content_type = response.status, response.headers
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                status, headers, body = answer.status, answer.headers, answer.read()
         except urllib.error.HTTPError as error:
-            body, status, content_type = error.read(), error.code, error.headers
-        return status, content_type.get("Content-Type", ""), body.decode("utf-8")
+            status, headers, body = error.code, error.headers, error.read()
+        return status, headers.get("Content-Type", ""), body.decode("utf-8")
 
     def request(self, method, path, data=None):
         token = base64.b64encode(":".join(ADMIN).encode()).decode()
