@@ -111,8 +111,8 @@ test: install browser postgresql ## Run the whole test suite (PYTEST_ARGS=... to
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 .PHONY: test-fast
-test-fast: install ## Run the tests but the slow multi-process ones (pytest -m "not slow")
-	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
+test-fast: install ## Run the tests but the slow multi-process ones, on every core
+	$(BIN)/pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: install ## Run the benchmarks (bench/, about 8 minutes) and print one table
