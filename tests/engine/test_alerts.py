@@ -324,3 +324,53 @@ def test_add_form_lists_runners_with_their_titles(
     assert "Mails this week&#x27;s news to the readers." in browser.contents or (
         "Mails this week's news to the readers." in browser.contents
     )
+
+
+def test_warn_runs_do_not_end_a_silence_alert(site, smtp, recording):
+    """A runner that only ever warns has had no successful run: one alert,
+    no "recovered" after each warning."""
+    recording.behaviour = lambda runner: ["3 items skipped"]
+    set_now(T0)
+    cron = add_cron(name="mycronjob", periodicity="@yearly", alert_after=60)
+    set_now(T0 + timedelta(minutes=61))
+    transaction.begin()
+    check_silence(site, Crontab.load(logs=False))
+    transaction.commit()
+    getMultiAdapter((site, cron), ICronManager).register_job(force=True)
+    assert [r[0] for r in run_due_jobs(site, commit=True)] == [Status.WARN]
+    set_now(T0 + timedelta(minutes=70))
+    transaction.begin()
+    check_silence(site, Crontab.load(logs=False))  # reminder not due yet
+    transaction.commit()
+    assert len(smtp.messages) == 1
+    assert "no successful run" in smtp.subjects()[0]
+
+
+def test_turning_alert_after_on_reads_the_last_ok_log(site, smtp, recording):
+    set_now(T0)
+    cron = add_cron(name="mycronjob", periodicity="@yearly")
+    getMultiAdapter((site, cron), ICronManager).register_job(force=True)
+    run_due_jobs(site, commit=True)  # OK, with no alert settings
+    set_now(T0 + timedelta(days=30))
+    crontab = Crontab.load()
+    crontab.by_uid(cron.uid).alert_after = 60 * 24 * 40  # 40 days
+    crontab.save()
+    transaction.commit()
+    transaction.begin()
+    check_silence(site, Crontab.load(logs=False))
+    transaction.commit()
+    assert smtp.messages == []  # its last OK run was 30 days ago
+
+
+def test_a_deactivated_crontab_sends_no_silence_alert(site, smtp):
+    set_now(T0)
+    add_cron(name="mycronjob", periodicity="@yearly", alert_after=1)
+    crontab = Crontab.load()
+    crontab.activated = False
+    crontab.save()
+    transaction.commit()
+    set_now(T0 + timedelta(hours=5))
+    transaction.begin()
+    check_silence(site, Crontab.load(logs=False))
+    transaction.commit()
+    assert smtp.messages == []

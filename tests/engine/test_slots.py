@@ -115,9 +115,10 @@ def test_overrun_logs_the_slots_it_swallowed(site, recording):
 
 
 def beat(site, name, threads, token):
-    """A worker's heartbeat, committed as the dispatcher commits it."""
+    """A worker's heartbeat (heartbeat 1 s + poll 0.5 s), committed as the
+    dispatcher commits it."""
     transaction.begin()
-    record = write_beat(site, name, threads, token)
+    record = write_beat(site, name, threads, token, gap=1.5)
     transaction.commit()
     return record
 
@@ -151,6 +152,21 @@ def test_lost_worker_interrupted_log_carries_its_due_and_later_slots_run(site):
     assert ran.details["due"] == stamp(4)
     assert ran.details["missed"] == 9  # 04, 06, ..., 20
     assert due(site, uid) == at(22)
+
+
+def test_slow_heartbeat_keeps_its_job_beyond_a_shorter_lease(site):
+    """A worker's own heartbeat gap counts: its runs are not taken back by a
+    worker with a shorter lease while its next heartbeat may still come."""
+    uid = add_cron()
+    set_now(at(2))
+    transaction.begin()
+    write_beat(site, "w1", 1, "process-1", gap=65)  # heartbeat 60 + poll 5
+    transaction.commit()
+    claim_as(site, uid, "w1", "process-1")
+    set_now(at(2 + 100))  # lease 6 s over, but 100 s < 2 gaps
+    assert reclaim_lost_jobs(site, LEASE, lambda name: record_of(site, name)) == 0
+    set_now(at(2 + 131))
+    assert reclaim_lost_jobs(site, LEASE, lambda name: record_of(site, name)) == 1
 
 
 def test_live_worker_keeps_its_job_after_its_lease(site):
@@ -219,3 +235,37 @@ def test_heartbeat_record_names_the_current_process(site):
         os.getpid(),
         at(30),
     )
+
+
+def test_a_broken_wrapper_gives_the_job_back(site, recording):
+    """A subscriber that raises while the run is recorded must not strand the
+    job `running` under a live worker: it is logged and the next slot queued."""
+    from collective.cron.interfaces import IFinishedCronJobEvent
+    from zope.component import getGlobalSiteManager
+
+    def broken(event):
+        if event.log.status == Status.FAILURE and "interrupted" not in str(
+            event.log.messages
+        ):
+            raise RuntimeError("a subscriber broke")
+
+    def fail(runner):
+        raise ValueError("the run failed")
+
+    recording.behaviour = fail
+    uid = add_cron()
+    set_now(at(2))
+    gsm = getGlobalSiteManager()
+    gsm.registerHandler(broken, (IFinishedCronJobEvent,))
+    try:
+        run_due_jobs(site, commit=True)
+    finally:
+        gsm.unregisterHandler(broken, (IFinishedCronJobEvent,))
+    [log] = logs(uid)
+    assert log.status == Status.FAILURE
+    assert log.messages[0].startswith(
+        "interrupted: the run could not be recorded (RuntimeError: a subscriber broke"
+    )
+    assert log.details["due"] == stamp(2)
+    job = IQueue(site).job(uid)
+    assert not job.running and job.begin_after == at(4)

@@ -16,6 +16,7 @@ from collective.cron import clock
 from collective.cron import logger
 from collective.cron.crontab import format_date
 from collective.cron.history import History
+from collective.cron.interfaces import IQueue
 from collective.cron.status import Status
 from datetime import timedelta
 from email.utils import formataddr
@@ -157,7 +158,10 @@ def after_run(site, cron, log, now=None):
             history.set_alerts(cron.uid, sent=now)
         return
     updates = {"last_ok": now} if log.status == Status.OK else {}
-    if state != OK:
+    # Only a good run ends an alert: OK ends silence; OK or WARN (the runner
+    # ran and said something) end failures. NOTRUN (not run) ends nothing.
+    clears = log.status == Status.OK or (state == FAILING and log.status == Status.WARN)
+    if state != OK and clears:
         if mode in ("failure_recovery", "always") or (
             state == SILENT and watches_silence
         ):
@@ -179,21 +183,37 @@ def after_run(site, cron, log, now=None):
         history.set_alerts(cron.uid, **updates)
 
 
-def check_silence(site, crons, now=None):
+def _last_ok_logged(history, uid):
+    """When the newest OK log still kept says the cron last ran well."""
+    for log in history.logs(uid) or ():
+        if log.status == Status.OK:
+            return log.date
+    return None
+
+
+def check_silence(site, crontab, now=None):
     """Alert for crons with `alert_after` that had no OK run for that long.
 
-    `crons`: the site's crons (settings only). Queues the mails (sent when
-    the caller commits) and returns how many.
+    `crontab`: the site's crontab (settings only). Crons whose job is running
+    are left alone (their run decides), and so is a deactivated crontab.
+    Queues the mails (sent when the caller commits) and returns how many.
     """
     now = now or clock.now()
+    if not crontab.activated:
+        return 0
     history = History(site)
+    queue = IQueue(site)
     queued = 0
-    for cron in crons:
+    for cron in crontab:
         minutes = getattr(cron, "alert_after", None)
-        if not minutes or not cron.activated:
+        if not minutes or not cron.activated or queue.is_job_running(cron.uid):
             continue
         memory = history.alerts(cron.uid)
-        since = memory.get("last_ok") or memory.get("watched_since")
+        since = (
+            memory.get("last_ok")
+            or _last_ok_logged(history, cron.uid)
+            or memory.get("watched_since")
+        )
         if since is None:
             history.set_alerts(cron.uid, watched_since=now)
             continue

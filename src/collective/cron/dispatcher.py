@@ -159,7 +159,14 @@ class Dispatcher:
     def _loop(self):
         session = SiteSession(self.db, self.config.server_url)
         try:
-            self._restart(session)
+            try:
+                self._restart(session)
+            except Exception:
+                # The database away at start (ZEO, RelStorage): the polls
+                # retry what matters; the restart sync waits for next start.
+                session.manager.abort()
+                session.leave()
+                logger.exception("Dispatcher %s: start-up sync failed", self.name)
             while not self.stopping.is_set():
                 wait = self._poll(session)
                 self.wakeup.wait(wait)
@@ -240,7 +247,14 @@ class Dispatcher:
             paths = marked_sites(session.root)
             session.manager.abort()
             for path in paths:
-                wait = min(wait, self._poll_site(session, path))
+                try:
+                    wait = min(wait, self._poll_site(session, path))
+                except Exception:
+                    # One broken site must not stop the others' crons.
+                    session.manager.abort()
+                    logger.exception(
+                        "Dispatcher %s: poll of %s failed", self.name, path
+                    )
         except Exception:
             session.manager.abort()
             logger.exception("Dispatcher %s: poll failed", self.name)
@@ -288,10 +302,10 @@ class Dispatcher:
             return
         self.silence_checked[path] = now
         try:
-            crons = Crontab.load(logs=False, strict=False)
-            if not any(getattr(cron, "alert_after", None) for cron in crons):
+            crontab = Crontab.load(logs=False, strict=False)
+            if not any(getattr(cron, "alert_after", None) for cron in crontab):
                 return
-            check_silence(site, crons)
+            check_silence(site, crontab)
             session.manager.commit()  # writes only what changed
         except ConflictError:
             session.manager.abort()  # another worker did it

@@ -288,21 +288,23 @@ class JobRun:
             )
             self.policy.begin()
             log = self._record(cron, Status.NOTRUN, [message], started, 0.0, missed)
-            notify(FinishedCronJobEvent(self.site, cron, log))
+            self._notify_finished(cron, log)
             self.policy.commit()
             return self._result(log)
         return self._run(cron, started, missed)
 
     def _run(self, cron, started, missed):
         failure = None
+        committed_midway = False
         for attempt in range(1, CONFLICT_TRIES + 1):
             txn = self.policy.begin()
-            cron.logs = self.legacy_logs
+            cron.logs = list(self.legacy_logs)
             if not self._still_ours():
                 logger.warning("Cron %s: job reclaimed from us, not run", cron.uid)
                 self.policy.abort()
                 return None
             clock_start = time.monotonic()
+            watch = None
             try:
                 with run_as(self.site, cron) as login:
                     _describe_transaction(txn, self.site, cron, login)
@@ -327,6 +329,16 @@ class JobRun:
                 return self._result(log)
             except ConflictError as error:
                 self.policy.abort()
+                if watch is not None and watch.commits:
+                    # Its committed work stays: running it again would
+                    # repeat it. Record the run as it stands instead.
+                    committed_midway = True
+                    failure = (
+                        error,
+                        traceback.format_exc(),
+                        time.monotonic() - clock_start,
+                    )
+                    break
                 logger.info(
                     "Cron %s: conflict on try %d of %d: %s",
                     cron.uid,
@@ -353,11 +365,16 @@ class JobRun:
                 break
         error, trace, duration = failure
         self.policy.begin()
-        cron.logs = self.legacy_logs
+        cron.logs = list(self.legacy_logs)
         if not self._still_ours():
             self.policy.abort()
             return None
-        if isinstance(error, ConflictError):
+        if committed_midway:
+            message = (
+                f"ConflictError after the runner committed part of its work: "
+                f"not run again, to not repeat it ({error})"
+            )
+        elif isinstance(error, ConflictError):
             message = f"ConflictError: gave up after {CONFLICT_TRIES} tries ({error})"
         elif isinstance(error, (UserMissing, CronWarning)):
             message = str(error)
@@ -371,7 +388,7 @@ class JobRun:
         log = self._record(
             cron, status, [message], started, duration, missed, **details
         )
-        notify(FinishedCronJobEvent(self.site, cron, log))
+        self._notify_finished(cron, log)
         self.policy.commit()
         return self._result(log)
 
@@ -429,6 +446,15 @@ class JobRun:
         self._reschedule(now)
         return log
 
+    def _notify_finished(self, cron, log):
+        """FinishedCronJobEvent outside the run: as the cron's user where it
+        exists (content rules act with its rights), else as the caller."""
+        try:
+            with run_as(self.site, cron):
+                notify(FinishedCronJobEvent(self.site, cron, log))
+        except UserMissing:
+            notify(FinishedCronJobEvent(self.site, cron, log))
+
     def _alert(self, cron, log):
         """Queue the run's alert mails; a broken alert never fails the run."""
         try:
@@ -456,15 +482,19 @@ class JobRun:
             current = cron.next_after(current)
         return times
 
-    def interrupted(self, reason, token=None, lease_ended=True):
+    def interrupted(
+        self, reason, token=None, lease_ended=True, worker=None, prefix=None
+    ):
         """Record a run whose worker was lost, and queue the next one.
 
         The log carries the slot the run stood for (`due`); the next run is
         queued at the cron's fire time after that slot, so that fire times
         that passed meanwhile are run late or skipped per the cron's misfire
-        policy, and logged either way. `token`: the lost process's token, as
-        seen by the caller; `lease_ended=False` when the caller knows the
-        process is gone whatever the lease says (its name was taken over).
+        policy, and logged either way. `token` (and `worker`, when given):
+        the lost process as the caller saw it; `lease_ended=False` when the
+        caller knows the process is gone whatever the lease says (its name
+        was taken over, or it is the caller, whose run broke). `prefix`: the
+        log's first words.
         Returns False when the job is no longer lost (its worker finished it,
         or another worker reclaimed it first).
         """
@@ -475,6 +505,7 @@ class JobRun:
             self.queue.job(job.cron_uid) is job
             and job.running
             and job.worker_token == token
+            and (worker is None or job.worker == worker)
             and (job.lease_until < now or not lease_ended)
         ):
             self.policy.abort()
@@ -491,13 +522,16 @@ class JobRun:
             log = Log(
                 date=now,
                 status=Status.FAILURE,
-                messages=[f"interrupted: worker lost ({reason}; claimed at {claimed})"],
+                messages=[
+                    f"{prefix or 'interrupted: worker lost'} "
+                    f"({reason}; claimed at {claimed})"
+                ],
                 **details,
             )
             self.legacy_logs = list(cron.logs)
             self._add_log(cron, log)
             self._alert(cron, log)
-            notify(FinishedCronJobEvent(self.site, cron, log))
+            self._notify_finished(cron, log)
         self._reschedule(now, after_slot=None if job.forced else job.begin_after)
         self.policy.commit()
         return True
@@ -577,10 +611,40 @@ def claim_and_run_many(
             misfire_grace=misfire_grace,
             token=token,
         )
-        result = run.execute()
+        try:
+            result = run.execute()
+        except Exception as error:
+            # The wrapper itself broke (a conflict on its own commit, a
+            # subscriber that raises): never leave the job claimed by a live
+            # worker, where no reclaim would ever take it back.
+            manager.abort()
+            logger.exception("Cron %s: the job wrapper failed", job.cron_uid)
+            _give_back(run, job, worker, token, error, manager)
+            continue
         if result is not None:
             results.append(result)
     return results
+
+
+def _give_back(run, job, worker, token, error, manager):
+    """Log a run whose wrapper broke as interrupted and queue the next slot."""
+    reason = f"{type(error).__name__}: {error}"
+    for _ in range(CONFLICT_TRIES):
+        try:
+            run.interrupted(
+                reason,
+                token=token,
+                lease_ended=False,
+                worker=worker,
+                prefix="interrupted: the run could not be recorded",
+            )
+            return
+        except ConflictError:
+            manager.abort()
+        except Exception:
+            manager.abort()
+            logger.exception("Cron %s: could not give the job back", job.cron_uid)
+            return
 
 
 def _lost_because(job, record, lease, now):
@@ -595,7 +659,9 @@ def _lost_because(job, record, lease, now):
             f"worker {job.worker} restarted: pid {record.pid} on {record.host} "
             f"since {format_date(record.started)}"
         )
-    if record.last_seen + lease < now:
+    # The worker's own heartbeat gap counts too: a worker with a slow
+    # heartbeat must not lose its runs to a worker with a short lease.
+    if record.last_seen + max(lease, timedelta(seconds=2 * record.gap)) < now:
         return (
             f"worker {job.worker} sent no heartbeat since "
             f"{format_date(record.last_seen)}"
@@ -644,19 +710,19 @@ def release_earlier_processes_jobs(site, worker, token, record, manager=None):
     """
     manager = manager or transaction.manager
     held = [
-        job
+        (job, job.worker_token)
         for job in IQueue(site).running_jobs(now=clock.now())
         if job.worker == worker and job.worker_token != token
     ]
     count = 0
-    for job in held:
+    for job, earlier in held:
         reason = (
             f"worker {worker} restarted: pid {record.pid} on {record.host} "
             f"since {format_date(record.started)}"
         )
         try:
             count += JobRun(site, job, Commits(manager)).interrupted(
-                reason, token=job.worker_token, lease_ended=False
+                reason, token=earlier, lease_ended=False, worker=worker
             )
         except ConflictError:
             manager.abort()

@@ -39,6 +39,8 @@ def execute_rules(event):
     log and next run matter more than a report about it.
     """
     with handling(event):
+        # A try of the run retried after a conflict must run the rules again.
+        handlers.close(event)
         try:
             handlers.execute(event.object, event)
         except ConflictError:
