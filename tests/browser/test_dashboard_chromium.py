@@ -130,9 +130,9 @@ def test_add_run_and_delete_in_chromium(page, functional_portal, worker):
     # Delete from the dashboard: refused confirmation keeps it, accepted deletes.
     page.locator('input[name="uids_to_delete"]').check()
     page.once("dialog", lambda dialog: dialog.dismiss())
-    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("button", name="Delete selected", exact=True).click()
     expect(page.locator("table.cron-table tbody tr")).to_have_count(1)
     page.once("dialog", lambda dialog: dialog.accept())
-    page.get_by_role("button", name="Send", exact=True).click()
+    page.get_by_role("button", name="Delete selected", exact=True).click()
     expect(page.locator("#global_statusmessage")).to_contain_text("was deleted")
     expect(page.locator("table.cron-table")).to_have_count(0)

@@ -138,7 +138,7 @@ def test_web_walkthrough(browser, functional_portal, recording):
 
     # And from the dashboard.
     browser.getControl(name="uids_to_delete").value = [second.uid]
-    browser.getControl("Send").click()
+    browser.getControl("Delete selected").click()
     assert f"Cron {second.uid}/foodeletecron was deleted" in browser.contents
     transaction.begin()
     assert [c.name for c in Crontab.load().crons.values()] == ["myfoojob"]

@@ -7,14 +7,17 @@ and nothing stored changed. Allowed means: the page answers, and an action
 does what it says.
 """
 
+from collective.cron.interfaces import ICronManager
 from plone.restapi.testing import RelativeSession
 from tests.security.helpers import PASSWORD
 from tests.security.helpers import ROLES
 from tests.security.helpers import post
 from tests.security.helpers import stored
 from tests.security.helpers import token
+from zope.component import getMultiAdapter
 
 import pytest
+import transaction
 
 
 ALLOWED = {"siteadmin", "manager"}
@@ -45,7 +48,20 @@ ACTIONS = {
         "@@cron-settings",
         {"uids_to_delete": ["boss"], "delete_crons": "Send"},
     ),
+    "pause crons": (
+        "@@cron-settings",
+        {"uids_to_delete": ["boss"], "pause_crons": "pause"},
+    ),
+    "resume crons": (
+        "@@cron-settings",
+        {"uids_to_delete": ["boss"], "resume_crons": "resume"},
+    ),
     "run now": ("@@cron?uid=boss", {"cron_action": "run-cron"}),
+    "pause the cron": (
+        "@@cron?uid=boss",
+        {"cron_action": "pause-cron", "pause_reason": "maintenance"},
+    ),
+    "resume the cron": ("@@cron?uid=boss", {"cron_action": "resume-cron"}),
     "delete the cron": ("@@cron?uid=boss", {"cron_action": "delete-cron"}),
     "delete logs": ("@@cron?uid=boss", {"logs_to_delete": ["0"], "logdelete": "1"}),
     "delete all logs": (
@@ -92,6 +108,10 @@ def test_pages(browser_as, functional_portal, stored_cron, role, page):
 @pytest.mark.parametrize("action", ACTIONS)
 def test_actions(browser_as, functional_portal, stored_cron, role, action):
     page, data = ACTIONS[action]
+    if action.startswith("resume"):
+        # Something to resume: the cron is paused first.
+        getMultiAdapter((functional_portal, stored_cron), ICronManager).pause()
+        transaction.commit()
     before = stored()
     if role in ALLOWED:
         browser = browser_as(role)

@@ -202,6 +202,7 @@ class Cron:
     notify = _Checked()
     recipients = _Checked()
     alert_after = _Checked()
+    pause_after_failures = _Checked()
     saved_by = _Checked()
 
     def __init__(
@@ -223,6 +224,7 @@ class Cron:
         notify="never",
         recipients=None,
         alert_after=None,
+        pause_after_failures=None,
     ):
         self.uid = uid if uid is not None else uuid.uuid4().hex
         self.name = name
@@ -237,6 +239,7 @@ class Cron:
         self.notify = notify
         self.recipients = recipients
         self.alert_after = alert_after
+        self.pause_after_failures = pause_after_failures
         # Login of who last saved the cron: the job runs as this user when
         # `user` is not set. Written by the registry manager.
         self.saved_by = saved_by
@@ -401,6 +404,7 @@ class Cron:
                 notify=data.get("notify"),
                 recipients=data.get("recipients"),
                 alert_after=data.get("alert_after"),
+                pause_after_failures=data.get("pause_after_failures"),
                 logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
             )
         except InvalidCron as error:

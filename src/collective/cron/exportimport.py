@@ -145,7 +145,13 @@ def _cron_element(cron):
     element.set("timezone", cron.timezone or "")
     element.set("misfire", cron.misfire)
     # Alerts and texts: written only when set, so files stay as 2.x read them.
-    for setting in ("title", "description", "notify", "alert_after"):
+    for setting in (
+        "title",
+        "description",
+        "notify",
+        "alert_after",
+        "pause_after_failures",
+    ):
         value = getattr(cron, setting)
         if value not in (None, "", "never"):
             element.set(setting, str(value))

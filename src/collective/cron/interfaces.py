@@ -185,6 +185,13 @@ class ICronManager(Interface):
     def synchronize(now=None):
         """Make the queue hold the cron's one job, at its next fire time."""
 
+    def pause(until=None, reason="", by=None):
+        """Pause the cron until `until` (None: until resumed); its runs
+        meanwhile are not run and not misfires. False when it has no job."""
+
+    def resume():
+        """End the cron's pause: it runs at its next fire time from now."""
+
 
 class ICrontabManager(Interface):
     """Synchronises a crontab with the queue. Adapts (site, crontab)."""
@@ -258,6 +265,13 @@ class IQueue(Interface):
     def claim(job, worker, lease_until, token=None):
         """Mark a pending job running for `worker` (process `token`) until
         `lease_until`; writes the job only. Returns the job."""
+
+    def pause(job, pause):
+        """Pause the job: `pause` is {"until", "reason", "by", "at",
+        "resume_at"}; a pending job waits at resume_at."""
+
+    def resume(job, next_due, signature=None):
+        """End the job's pause; a pending job is due at `next_due`."""
 
     def finish(job, next_due=None, signature=None):
         """End a run: reschedule the job to `next_due`, or drop it (what was

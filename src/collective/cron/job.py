@@ -21,6 +21,7 @@ from collective.cron.events import FinishedCronJobEvent
 from collective.cron.events import StartedCronJobEvent
 from collective.cron.history import History
 from collective.cron.interfaces import IQueue
+from collective.cron.manager import FOREVER
 from collective.cron.manager import is_scheduled
 from collective.cron.manager import signature
 from collective.cron.results import CronWarning
@@ -425,6 +426,7 @@ class JobRun:
                 f"Ran {_human(started - missed[0])} late; "
                 f"stands for {_describe_missed(missed)}"
             )
+        self._count_failures(cron, log, now)  # may add a message: first
         self._add_log(cron, log)
         self._alert(cron, log)
         swallowed = self._swallowed(cron, started, now)
@@ -445,6 +447,36 @@ class JobRun:
             )
         self._reschedule(now)
         return log
+
+    def _count_failures(self, cron, log, now):
+        """Pause the cron after `pause_after_failures` failed runs in a row.
+
+        The count lives in the cron's history record, which the run writes
+        anyway; it is written only while failures go on or end.
+        """
+        limit = cron.pause_after_failures
+        history = self.history
+        failures = history.alerts(cron.uid).get("failures", 0)
+        if log.status != Status.FAILURE:
+            if failures:
+                history.set_alerts(cron.uid, failures=0)
+            return
+        failures += 1
+        history.set_alerts(cron.uid, failures=failures)
+        if limit and failures >= limit and self.job.paused is None:
+            reason = f"paused after {failures} failed runs in a row"
+            self.queue.pause(
+                self.job,
+                {
+                    "until": None,
+                    "reason": reason,
+                    "by": "collective.cron",
+                    "at": now,
+                    "resume_at": FOREVER,
+                },
+            )
+            log.messages.append(f"The cron was {reason}: resume it to run it again")
+            logger.warning("Cron %s: %s", cron.uid, reason)
 
     def _notify_finished(self, cron, log):
         """FinishedCronJobEvent outside the run: as the cron's user where it

@@ -5,16 +5,66 @@ per active cron, due at its next fire time; CronManager (site, cron) does it
 for one cron and queues "Run now" jobs.
 """
 
+from AccessControl import getSecurityManager
+from collective.cron import _
 from collective.cron import clock
+from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICron
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabManager
 from collective.cron.interfaces import IQueue
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
 from plone.base.interfaces.siteroot import IPloneSiteRoot
 from zope.component import adapter
 from zope.interface import implementer
+
+
+# Where the job of a cron paused with no end waits (the due index holds
+# milliseconds in 64 bits: far enough, and never due).
+FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+PAUSE_REASON_MAX = 500
+
+
+def check_pause(until, reason, now):
+    """(until as aware UTC or None, reason): InvalidCron naming a bad value."""
+    if until is not None:
+        if isinstance(until, str):
+            text = until.strip()
+            try:
+                until = datetime.fromisoformat(text) if text else None
+            except ValueError:
+                raise InvalidCron(
+                    "paused_until", text, _("is not a date and time (YYYY-MM-DD HH:MM)")
+                )
+        if until is not None and not isinstance(until, datetime):
+            raise InvalidCron("paused_until", until, _("is not a date and time"))
+    if until is not None:
+        until = clock.as_utc(until)
+        if until <= now:
+            raise InvalidCron(
+                "paused_until", until.isoformat(), _("is not in the future")
+            )
+    if reason is None:
+        reason = ""
+    if not isinstance(reason, str) or len(reason.strip()) > PAUSE_REASON_MAX:
+        raise InvalidCron(
+            "paused_reason",
+            reason,
+            _(
+                "must be a text of at most ${limit} characters",
+                mapping={"limit": PAUSE_REASON_MAX},
+            ),
+        )
+    return until, reason.strip()
+
+
+def current_login():
+    user = getSecurityManager().getUser()
+    return user.getUserName() if user is not None else None
 
 
 def signature(cron):
@@ -65,6 +115,44 @@ class CronManager:
         """Remove the cron's job (a running one is dropped when it ends)."""
         return self.queue.remove(self.cron.uid)
 
+    def pause(self, until=None, reason="", by=None):
+        """Pause the cron until `until` (None: until resumed), with a reason.
+
+        Its runs until then are not run and not misfires: it resumes at its
+        first fire time at or after `until`. Raises InvalidCron for a time
+        not in the future or a reason too long; False when the cron has no
+        job (deactivated).
+        """
+        now = clock.now()
+        until, reason = check_pause(until, reason, now)
+        job = self.queue.job(self.cron.uid)
+        if job is None:
+            return False
+        resume_at = (
+            FOREVER
+            if until is None
+            else self.cron.next_after(until - timedelta(microseconds=1)) or FOREVER
+        )
+        self.queue.pause(
+            job,
+            {
+                "until": until,
+                "reason": reason,
+                "by": by or current_login() or "",
+                "at": now,
+                "resume_at": resume_at,
+            },
+        )
+        return True
+
+    def resume(self):
+        """End the cron's pause: it runs at its next fire time from now."""
+        job = self.queue.job(self.cron.uid)
+        if job is None or job.paused is None:
+            return False
+        self.queue.resume(job, self.cron.next_after(clock.now()), signature(self.cron))
+        return True
+
     def synchronize(self, now=None):
         """Make the queue hold the job this cron should have; True if changed.
 
@@ -77,6 +165,8 @@ class CronManager:
         job = self.queue.job(cron.uid)
         if job is not None and job.forced and not job.running:
             return False
+        if job is not None and job.paused is not None and is_scheduled(cron):
+            return self._keep_paused(job)
         if not is_scheduled(cron):
             return self.remove_jobs()
         now = now or clock.now()
@@ -93,6 +183,19 @@ class CronManager:
         if job is None:
             History(self.context).ensure(cron.uid, cron.logs)
         self.queue.schedule(cron.uid, due, signature=signature(cron))
+        return True
+
+    def _keep_paused(self, job):
+        """A paused job stays paused; a changed schedule moves its resume
+        time to the new schedule's first fire time at or after `until`."""
+        if job.running or job.signature == signature(self.cron):
+            return False
+        until = job.paused["until"]
+        resume_at = FOREVER
+        if until is not None:
+            resume_at = self.cron.next_after(until - timedelta(microseconds=1))
+        self.queue.pause(job, dict(job.paused, resume_at=resume_at or FOREVER))
+        job.signature = signature(self.cron)
         return True
 
     register_or_remove = synchronize  # the 2.x name

@@ -64,6 +64,10 @@ class Job(Persistent):
     """
 
     worker_token = None  # jobs stored before process tokens existed
+    # A paused cron's job: {"until", "reason", "by", "at", "resume_at"}; it
+    # waits at `resume_at` (the first fire time at or after `until`, far in
+    # the future when paused with no end). None: not paused.
+    paused = None
 
     def __init__(self, cron_uid, begin_after, forced=False, signature=None):
         self.cron_uid = cron_uid
@@ -262,6 +266,8 @@ class Queue(SiteStorage):
         job.status = RUNNING
         job.worker = worker
         job.worker_token = token
+        if job.paused is not None and not job.forced:
+            job.paused = None  # its resume time came: the pause is over
         job.claimed_at = clock.now()
         job.lease_until = clock.as_utc(lease_until)
         job.after_run = None
@@ -286,8 +292,23 @@ class Queue(SiteStorage):
             self._move(job, *after_run)
         elif next_due is None:
             self._delete(job)
+        elif job.paused is not None:
+            self._move(job, job.paused["resume_at"], False, signature)
         else:
             self._move(job, next_due, False, signature)
+
+    def pause(self, job, pause):
+        """Pause `job` (see Job.paused); a pending one waits at resume_at, a
+        running one after its run ends."""
+        job.paused = dict(pause)
+        if not job.running and not job.forced:
+            self._move(job, pause["resume_at"], False, job.signature)
+
+    def resume(self, job, next_due, signature=None):
+        """End the job's pause; a pending job is due at `next_due`."""
+        job.paused = None
+        if not job.running and not job.forced:
+            self._move(job, next_due, False, signature or job.signature)
 
     def _move(self, job, begin_after, forced, signature):
         begin_after = clock.as_utc(begin_after)

@@ -86,6 +86,7 @@ RULES = {
     "notify": validators.check_notify,
     "recipients": validators.check_recipients,
     "alert_after": validators.check_alert_after,
+    "pause_after_failures": validators.check_pause_after_failures,
     "saved_by": validators.check_user,
 }
 
@@ -198,6 +199,15 @@ class ICronSettings(Interface):
         ),
         required=False,
         constraint=_constraint(RULES["alert_after"]),
+    )
+    pause_after_failures = schema.Int(
+        title=_("Pause after failures"),
+        description=_(
+            "Pause the cron after this many failed runs in a row (it then "
+            "waits until someone resumes it). Empty: never."
+        ),
+        required=False,
+        constraint=_constraint(RULES["pause_after_failures"]),
     )
     saved_by = schema.TextLine(
         title=_("Saved by"),

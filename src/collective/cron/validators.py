@@ -394,3 +394,27 @@ def check_alert_after(value):
             ),
         )
     return number
+
+
+PAUSE_AFTER_FAILURES_MAX = 100
+
+
+def check_pause_after_failures(value):
+    """Consecutive failures that pause the cron; None: never."""
+    if value is None or value == "":
+        return None
+    number = value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidCron("pause_after_failures", value, _("must be a whole number"))
+    if not 1 <= number <= PAUSE_AFTER_FAILURES_MAX:
+        raise InvalidCron(
+            "pause_after_failures",
+            value,
+            _(
+                "must be between ${min} and ${max}",
+                mapping={"min": 1, "max": PAUSE_AFTER_FAILURES_MAX},
+            ),
+        )
+    return number

@@ -4,11 +4,14 @@ from collective.cron import _
 from collective.cron import clock
 from collective.cron.alerts import recipients_of
 from collective.cron.browser.base import CronViewBase
+from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
+from collective.cron.schedule import site_timezone
 from collective.cron.settings import NOTIFY
 from collective.cron.status import Status
+from datetime import datetime
 from plone.batching import Batch
 from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
 from zope.component import getMultiAdapter
@@ -31,6 +34,10 @@ class CronPage(CronViewBase):
             return self.run()
         if action == "delete-cron":
             return self.delete()
+        if action == "pause-cron":
+            return self.pause_cron()
+        if action == "resume-cron":
+            return self.resume_cron()
         if "logdelete" in form:
             return self.delete_logs()
         if "logdeletetop" in form:
@@ -47,6 +54,48 @@ class CronPage(CronViewBase):
         )
         self.message(
             _("Cron ${cron} was queued", mapping={"cron": self.cron_label(self.cron)})
+        )
+        return self.request.response.redirect(self.cron_url(self.cron))
+
+    def pause_cron(self):
+        self.check_post()
+        form = self.request.form
+        until = (form.get("pause_until") or "").strip() or None
+        if until is not None and len(until) == 16:  # datetime-local: no seconds
+            until = until.replace("T", " ")
+        if until is not None:
+            # The form's time is the site's local time, as the page shows.
+            try:
+                until = datetime.fromisoformat(until)
+            except ValueError:
+                pass  # check_pause names it
+            else:
+                if until.tzinfo is None:
+                    until = until.replace(tzinfo=site_timezone())
+        manager = getMultiAdapter((self.context, self.cron), ICronManager)
+        try:
+            paused = manager.pause(until=until, reason=form.get("pause_reason", ""))
+        except InvalidCron as error:
+            self.message(error.message(), "error")
+            return self.request.response.redirect(self.cron_url(self.cron))
+        label = self.cron_label(self.cron)
+        if paused:
+            self.message(_("Cron ${cron} was paused", mapping={"cron": label}))
+        else:
+            self.message(
+                _(
+                    "Cron ${cron} has no run to pause (it is deactivated)",
+                    mapping={"cron": label},
+                ),
+                "warning",
+            )
+        return self.request.response.redirect(self.cron_url(self.cron))
+
+    def resume_cron(self):
+        self.check_post()
+        getMultiAdapter((self.context, self.cron), ICronManager).resume()
+        self.message(
+            _("Cron ${cron} was resumed", mapping={"cron": self.cron_label(self.cron)})
         )
         return self.request.response.redirect(self.cron_url(self.cron))
 
@@ -121,6 +170,20 @@ class CronPage(CronViewBase):
         return json.dumps(
             self.cron.environ, indent=2, sort_keys=True, ensure_ascii=False
         )
+
+    @property
+    def paused(self):
+        """The job's pause for display, or None."""
+        paused = getattr(self.job, "paused", None) if self.job else None
+        if paused is None:
+            return None
+        until = paused.get("until")
+        return {
+            "until": self.local_time(until) if until else "",
+            "reason": paused.get("reason", ""),
+            "by": paused.get("by", ""),
+            "at": self.local_time(paused["at"]) if paused.get("at") else "",
+        }
 
     @property
     def notify_title(self):

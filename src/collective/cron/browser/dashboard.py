@@ -5,10 +5,13 @@ from collective.cron import clock
 from collective.cron.browser.base import CronViewBase
 from collective.cron.crontab import Crontab
 from collective.cron.health import overdue_grace
+from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
+from collective.cron.manager import FOREVER
 from collective.cron.workers import alive
 from plone.batching import Batch
 from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
+from zope.component import getMultiAdapter
 
 
 BATCH_SIZE = 50
@@ -21,6 +24,10 @@ class CronDashboard(CronViewBase):
         form = self.request.form
         if "cron_toggle" in form:
             return self.toggle_crontab()
+        if "pause_crons" in form:
+            return self.pause_crons(pause=True)
+        if "resume_crons" in form:
+            return self.pause_crons(pause=False)
         if "delete_crons" in form or "uids_to_delete" in form:
             return self.delete_crons()
         self.crontab = Crontab.load(strict=False)
@@ -57,6 +64,27 @@ class CronDashboard(CronViewBase):
             )
         return self.request.response.redirect(self.dashboard_url)
 
+    def pause_crons(self, pause):
+        """Pause (until resumed) or resume the selected crons."""
+        self.check_post()
+        uids = self.request.form.get("uids_to_delete") or []
+        if isinstance(uids, str):
+            uids = [uids]
+        crontab = Crontab.load(strict=False)
+        crons = [crontab.crons[uid] for uid in uids if uid in crontab.crons]
+        if not crons:
+            self.message(_("Select the crons to pause or resume."), "warning")
+            return self.request.response.redirect(self.dashboard_url)
+        for cron in crons:
+            manager = getMultiAdapter((self.context, cron), ICronManager)
+            changed = manager.pause() if pause else manager.resume()
+            label = self.cron_label(cron)
+            if changed and pause:
+                self.message(_("Cron ${cron} was paused", mapping={"cron": label}))
+            elif changed:
+                self.message(_("Cron ${cron} was resumed", mapping={"cron": label}))
+        return self.request.response.redirect(self.dashboard_url)
+
     # -- display --------------------------------------------------------------
 
     @property
@@ -77,16 +105,32 @@ class CronDashboard(CronViewBase):
                 "explanation": cron.explain(),
                 "timezone": cron.timezone
                 or _("site (${zone})", mapping={"zone": self.timezone_name}),
-                "next": self.local_time(
-                    job.begin_after if job is not None else cron.next
-                ),
+                "next": ""
+                if job is not None and job.begin_after >= FOREVER
+                else self.local_time(job.begin_after if job is not None else cron.next),
                 "running": job is not None and job.running,
+                "paused": self._paused_text(job),
                 "overdue": job is not None
                 and not job.running
+                and job.paused is None
                 and self.now - job.begin_after > self.overdue_grace,
                 "last": last,
                 "last_date": self.local_time(last.date) if last is not None else "",
             }
+
+    def _paused_text(self, job):
+        """'' when not paused, else who paused it, why and until when."""
+        paused = job.paused if job is not None else None
+        if paused is None:
+            return ""
+        until = paused.get("until")
+        parts = [
+            f"until {self.local_time(until)}" if until else "until resumed",
+            f"by {paused.get('by') or '?'}",
+        ]
+        if paused.get("reason"):
+            parts.append(paused["reason"])
+        return ", ".join(parts)
 
     def broken(self):
         """Stored crons set aside because they break a rule (see api.md)."""

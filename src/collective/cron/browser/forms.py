@@ -90,6 +90,7 @@ class ICronForm(Interface):
     notify = _setting("notify")
     recipients = _as_text("recipients", factory=schema.Text, required=False)
     alert_after = _as_text("alert_after", required=False)
+    pause_after_failures = _as_text("pause_after_failures", required=False)
     directives.widget("activated", SingleCheckBoxFieldWidget)
     activated = _setting("activated")
 
@@ -116,6 +117,9 @@ def form_values(cron):
         "notify": cron.notify,
         "recipients": "\n".join(cron.recipients),
         "alert_after": "" if cron.alert_after is None else str(cron.alert_after),
+        "pause_after_failures": ""
+        if cron.pause_after_failures is None
+        else str(cron.pause_after_failures),
         "activated": cron.activated,
     }
 

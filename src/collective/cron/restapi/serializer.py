@@ -27,6 +27,18 @@ def job_to_json(job):
         "forced": job.forced,
         "worker": job.worker,
         "lease_until": iso(job.lease_until),
+        "paused": _paused_to_json(job.paused),
+    }
+
+
+def _paused_to_json(paused):
+    if paused is None:
+        return None
+    return {
+        "until": iso(paused.get("until")),
+        "reason": paused.get("reason", ""),
+        "by": paused.get("by", ""),
+        "at": iso(paused.get("at")),
     }
 
 

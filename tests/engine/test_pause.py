@@ -1,0 +1,241 @@
+"""Pause and resume a cron: until a time or until resumed, with a reason;
+automatic pause after failures in a row. Time moves with set_now."""
+
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.errors import InvalidCron
+from collective.cron.interfaces import ICronManager
+from collective.cron.interfaces import IQueue
+from collective.cron.manager import FOREVER
+from collective.cron.status import Status
+from collective.cron.testing import run_due_jobs
+from collective.cron.testing import set_now
+from datetime import UTC
+from datetime import datetime
+from datetime import timedelta
+from plone.app.testing import SITE_OWNER_NAME
+from plone.app.testing import SITE_OWNER_PASSWORD
+from plone.app.testing import TEST_USER_ID
+from plone.app.testing import setRoles
+from plone.testing.zope import Browser
+from zope.component import getMultiAdapter
+from zope.component.hooks import setSite
+
+import pytest
+import transaction
+
+
+T0 = datetime(2026, 10, 5, 8, 0, tzinfo=UTC)  # a Monday
+
+
+def at(minutes):
+    return T0 + timedelta(minutes=minutes)
+
+
+@pytest.fixture
+def site(functional_portal, recording):
+    setSite(functional_portal)
+    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+    set_now(T0)
+    return functional_portal
+
+
+def add_cron(**settings):
+    crontab = Crontab.load()
+    cron = Cron(
+        name="mycronjob", periodicity="*/10 * * * *", crontab=crontab, **settings
+    )
+    crontab.save()
+    transaction.commit()
+    return cron
+
+
+def manager(site, cron):
+    return getMultiAdapter((site, cron), ICronManager)
+
+
+def job(site, cron):
+    transaction.begin()
+    return IQueue(site).job(cron.uid)
+
+
+def logs(cron):
+    transaction.begin()
+    return Crontab.load(uids=[cron.uid]).by_uid(cron.uid).logs
+
+
+def runs_at(site, minutes):
+    set_now(at(minutes))
+    return [result[0] for result in run_due_jobs(site, commit=True)]
+
+
+def test_pause_until_a_time_resumes_by_itself_without_late_runs(site, recording):
+    cron = add_cron()
+    assert manager(site, cron).pause(until=at(35), reason="migration", by="ops")
+    transaction.commit()
+    paused = job(site, cron).paused
+    assert (paused["until"], paused["reason"], paused["by"]) == (
+        at(35),
+        "migration",
+        "ops",
+    )
+    assert job(site, cron).begin_after == at(40)  # first slot at or after 08:35
+    for minutes in (10, 20, 30):
+        assert runs_at(site, minutes) == []
+    assert runs_at(site, 40) == [Status.OK]
+    [log] = logs(cron)
+    assert "missed" not in log.details  # nothing ran late on resume
+    assert job(site, cron).paused is None
+    assert job(site, cron).begin_after == at(50)
+
+
+def test_pause_until_resumed(site, recording):
+    cron = add_cron()
+    manager(site, cron).pause(reason="broken upstream")
+    transaction.commit()
+    assert job(site, cron).begin_after == FOREVER
+    assert runs_at(site, 600) == []
+    set_now(at(603))
+    assert manager(site, cron).resume()
+    transaction.commit()
+    assert job(site, cron).begin_after == at(610)
+    assert job(site, cron).paused is None
+    assert runs_at(site, 610) == [Status.OK]
+    assert "missed" not in logs(cron)[0].details
+
+
+def test_saving_a_paused_cron_keeps_it_paused(site, recording):
+    cron = add_cron()
+    manager(site, cron).pause(until=at(35))
+    transaction.commit()
+    crontab = Crontab.load()
+    crontab.by_uid(cron.uid).environ = {"edited": True}
+    crontab.save()
+    transaction.commit()
+    assert job(site, cron).paused is not None
+    assert job(site, cron).begin_after == at(40)
+    crontab = Crontab.load()
+    crontab.by_uid(cron.uid).periodicity = "*/15 * * * *"
+    crontab.save()
+    transaction.commit()
+    # Still paused, resuming at the new schedule's first time after 08:35.
+    assert job(site, cron).paused is not None
+    assert job(site, cron).begin_after == at(45)
+
+
+def test_run_now_while_paused_runs_once_and_stays_paused(site, recording):
+    cron = add_cron()
+    manager(site, cron).pause()
+    manager(site, cron).register_job(force=True)
+    transaction.commit()
+    assert runs_at(site, 1) == [Status.OK]
+    assert job(site, cron).paused is not None
+    assert job(site, cron).begin_after == FOREVER
+
+
+def test_pausing_a_running_job_applies_when_its_run_ends(site, recording):
+    cron = add_cron()
+
+    def pause_meanwhile(runner):
+        manager(site, runner.cron).pause(until=at(45))
+
+    recording.behaviour = pause_meanwhile
+    assert runs_at(site, 10) == [Status.OK]
+    assert job(site, cron).begin_after == at(50)
+    assert job(site, cron).paused["until"] == at(45)
+
+
+def test_paused_after_failures_in_a_row(site, recording):
+    def fail(runner):
+        raise RuntimeError("down")
+
+    recording.behaviour = fail
+    cron = add_cron(pause_after_failures=3)
+    assert runs_at(site, 10) == [Status.FAILURE]
+    recording.behaviour = None
+    assert runs_at(site, 20) == [Status.OK]  # the count starts again
+    recording.behaviour = fail
+    for minutes in (30, 40, 50):
+        assert runs_at(site, minutes) == [Status.FAILURE]
+    third = logs(cron)[0]
+    assert third.messages[-1] == (
+        "The cron was paused after 3 failed runs in a row: resume it to run it again"
+    )
+    paused = job(site, cron).paused
+    assert (paused["reason"], paused["by"]) == (
+        "paused after 3 failed runs in a row",
+        "collective.cron",
+    )
+    assert runs_at(site, 120) == []
+
+
+@pytest.mark.parametrize(
+    "until,reason,message",
+    [
+        (
+            T0 - timedelta(minutes=1),
+            "",
+            "Invalid paused_until '2026-10-05T07:59:00+00:00': is not in the future",
+        ),
+        ("tomorrow", "", "Invalid paused_until 'tomorrow': is not a date and time"),
+        (None, "x" * 501, "Invalid paused_reason"),
+    ],
+)
+def test_bad_pause_is_refused_and_named(site, until, reason, message):
+    cron = add_cron()
+    before = job(site, cron).begin_after
+    with pytest.raises(InvalidCron) as error:
+        manager(site, cron).pause(until=until, reason=reason)
+    assert str(error.value).startswith(message)
+    assert job(site, cron).paused is None
+    assert job(site, cron).begin_after == before
+
+
+def test_pause_and_resume_from_the_cron_page(site, functional_app):
+    cron = add_cron(title="Import")
+    browser = Browser(functional_app)
+    browser.handleErrors = False
+    browser.addHeader("Authorization", f"Basic {SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}")
+    browser.open(f"{site.absolute_url()}/@@cron?uid={cron.uid}")
+    # The form's time is the site's (UTC in the test site).
+    browser.getControl(name="pause_until").value = "2026-10-05T09:30"
+    browser.getControl(name="pause_reason").value = "database upgrade"
+    browser.getControl("Pause", index=1).click()
+    assert "was paused" in browser.contents
+    assert "database upgrade" in browser.contents
+    assert job(site, cron).paused["until"] == datetime(2026, 10, 5, 9, 30, tzinfo=UTC)
+    browser.open(f"{site.absolute_url()}/@@cron-settings")
+    assert "paused" in browser.contents
+    browser.open(f"{site.absolute_url()}/@@cron?uid={cron.uid}")
+    browser.getControl("Resume").click()
+    assert "was resumed" in browser.contents
+    assert job(site, cron).paused is None
+
+
+def test_bad_pause_time_in_the_form_is_named(site, functional_app):
+    cron = add_cron()
+    browser = Browser(functional_app)
+    browser.addHeader("Authorization", f"Basic {SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}")
+    browser.open(f"{site.absolute_url()}/@@cron?uid={cron.uid}")
+    browser.getControl(name="pause_until").value = "2020-01-01T00:00"
+    browser.getControl("Pause", index=1).click()
+    assert "is not in the future" in browser.contents
+    assert job(site, cron).paused is None
+
+
+def test_rest_shows_the_pause(site):
+    from plone.restapi.testing import RelativeSession
+
+    cron = add_cron()
+    manager(site, cron).pause(until=at(35), reason="migration", by="ops")
+    transaction.commit()
+    http = RelativeSession(site.absolute_url())
+    http.headers["Accept"] = "application/json"
+    http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    paused = http.get(f"@crons/{cron.uid}").json()["job"]["paused"]
+    assert paused == {
+        "until": "2026-10-05T08:35:00+00:00",
+        "reason": "migration",
+        "by": "ops",
+        "at": "2026-10-05T08:00:00+00:00",
+    }
