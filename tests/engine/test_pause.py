@@ -239,3 +239,50 @@ def test_rest_shows_the_pause(site):
         "by": "ops",
         "at": "2026-10-05T08:00:00+00:00",
     }
+
+
+def test_run_now_with_an_environ_for_that_run_only(site, recording):
+    cron = add_cron(environ={"list": "members", "dry": False})
+    manager(site, cron).register_job(force=True, environ='{"list": "test"}')
+    transaction.commit()
+    assert runs_at(site, 1) == [Status.OK]
+    [runner] = recording.calls
+    assert runner.cron.environ == {"list": "test", "dry": False}
+    [log] = logs(cron)
+    assert log.details["environ_override"] == {"list": "test"}
+    transaction.begin()
+    assert Crontab.load().by_uid(cron.uid).environ == {"list": "members", "dry": False}
+    assert IQueue(site).job(cron.uid).environ_override is None
+    assert runs_at(site, 10) == [Status.OK]  # the next run: the cron's own environ
+    assert recording.calls[-1].cron.environ == {"list": "members", "dry": False}
+
+
+@pytest.mark.parametrize(
+    "environ,message",
+    [
+        ("[1, 2]", "Invalid environ '[1, 2]': must be a JSON object"),
+        ("{oops", "Invalid environ '{oops': is not valid JSON"),
+    ],
+)
+def test_bad_run_environ_is_named_and_nothing_queued(site, environ, message):
+    cron = add_cron()
+    before = job(site, cron).begin_after
+    with pytest.raises(InvalidCron) as error:
+        manager(site, cron).register_job(force=True, environ=environ)
+    assert str(error.value).startswith(message)
+    assert job(site, cron).begin_after == before and not job(site, cron).forced
+
+
+def test_run_now_with_environ_from_the_cron_page(site, functional_app, recording):
+    cron = add_cron()
+    browser = Browser(functional_app)
+    browser.addHeader("Authorization", f"Basic {SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}")
+    browser.open(f"{site.absolute_url()}/@@cron?uid={cron.uid}")
+    browser.getControl(name="run_environ").value = '{"list": NaN}'
+    browser.getControl("Run now").click()
+    assert "Invalid environ" in browser.contents
+    assert not job(site, cron).forced
+    browser.getControl(name="run_environ").value = '{"list": "test"}'
+    browser.getControl("Run now").click()
+    assert "was queued" in browser.contents
+    assert job(site, cron).environ_override == {"list": "test"}

@@ -176,8 +176,9 @@ class IJobRunner(Interface):
 class ICronManager(Interface):
     """Keeps one cron's job in the queue. Adapts (site, cron)."""
 
-    def register_job(force=False):
-        """Queue the cron's next run (force: a run due now). True if queued."""
+    def register_job(force=False, environ=None):
+        """Queue the cron's next run (force: a run due now, with `environ`
+        merged over the cron's for that run only). True if queued."""
 
     def remove_jobs():
         """Remove the cron's pending jobs."""
@@ -250,7 +251,7 @@ class IQueue(Interface):
         """One pass for a dispatcher: (pending due jobs, running due jobs,
         when the next pending job is due or None)."""
 
-    def schedule(cron_uid, begin_after, forced=False, signature=None):
+    def schedule(cron_uid, begin_after, forced=False, signature=None, environ=None):
         """Make the cron's job due at `begin_after`; return the job.
 
         A running job keeps running: the change applies when it finishes."""

@@ -277,6 +277,9 @@ class JobRun:
         # Logs from 2.x registry data, for a cron whose history has no record;
         # kept aside because a failed try must not leave its log in memory.
         self.legacy_logs = list(cron.logs)
+        if job.environ_override:
+            # "Run now" with arguments: this run only, never saved.
+            cron.environ = {**cron.environ, **job.environ_override}
         missed = missed_times(cron, job, started, self.misfire_grace)
         if (
             missed
@@ -414,6 +417,8 @@ class JobRun:
             details["worker"] = self.worker
         if self.job.forced:
             details["forced"] = True
+        if self.job.environ_override:
+            details["environ_override"] = dict(self.job.environ_override)
         log = Log(
             date=started,
             status=status,

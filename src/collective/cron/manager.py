@@ -15,6 +15,7 @@ from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabManager
 from collective.cron.interfaces import IQueue
+from collective.cron.validators import check_environ
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
@@ -87,17 +88,24 @@ class CronManager:
         self.cron = cron
         self.queue = IQueue(context)
 
-    def register_job(self, force=False):
+    def register_job(self, force=False, environ=None):
         """Queue the next run; force: a run due now, even for an inactive cron.
 
-        Returns True when a job is queued. "Run now" during a run queues a
-        run for right after it.
+        `environ` (with force): a JSON object merged over the cron's environ
+        for that run only, and recorded in its log; InvalidCron names a bad
+        one. Returns True when a job is queued. "Run now" during a run queues
+        a run for right after it.
         """
         cron = self.cron
         if force:
+            override = check_environ(environ) if environ not in (None, "") else None
             History(self.context).ensure(cron.uid, cron.logs)
             self.queue.schedule(
-                cron.uid, clock.now(), forced=True, signature=signature(cron)
+                cron.uid,
+                clock.now(),
+                forced=True,
+                signature=signature(cron),
+                environ=override or None,
             )
             return True
         if not is_scheduled(cron):

@@ -68,6 +68,10 @@ class Job(Persistent):
     # waits at `resume_at` (the first fire time at or after `until`, far in
     # the future when paused with no end). None: not paused.
     paused = None
+    # "Run now" with an environ for that run only (merged over the cron's),
+    # and the one asked for while the job was running.
+    environ_override = None
+    after_run_environ = None
 
     def __init__(self, cron_uid, begin_after, forced=False, signature=None):
         self.cron_uid = cron_uid
@@ -215,23 +219,31 @@ class Queue(SiteStorage):
 
     # -- writing ------------------------------------------------------------
 
-    def schedule(self, cron_uid, begin_after, forced=False, signature=None):
+    def schedule(
+        self, cron_uid, begin_after, forced=False, signature=None, environ=None
+    ):
         """Make the cron's job due at `begin_after`; return the job.
 
+        `environ`: for a forced run, merged over the cron's for that run only.
         A running job keeps running: the change applies when it finishes.
         """
         storage = self._storage(create=True)
+        environ = environ or None if forced else None
         job = storage.jobs.get(cron_uid)
         if job is None:
             job = Job(cron_uid, begin_after, forced=forced, signature=signature)
+            job.environ_override = environ
             storage.jobs[cron_uid] = job
             storage.due[cron_uid] = _milliseconds(job.begin_after)
             return job
         if job.running:
             job.after_run = (clock.as_utc(begin_after), forced, signature)
+            job.after_run_environ = environ
             job.cancelled = False
             return job
         self._move(job, begin_after, forced, signature)
+        if job.environ_override != environ:
+            job.environ_override = environ
         return job
 
     def remove(self, cron_uid):
@@ -282,6 +294,9 @@ class Queue(SiteStorage):
         if self.job(job.cron_uid) is not job:
             return
         after_run, cancelled = job.after_run, job.cancelled
+        if job.environ_override is not None or job.after_run_environ is not None:
+            job.environ_override = job.after_run_environ if after_run else None
+            job.after_run_environ = None
         job.status = PENDING
         job.worker = job.claimed_at = job.lease_until = job.after_run = None
         job.worker_token = None

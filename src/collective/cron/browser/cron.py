@@ -49,9 +49,14 @@ class CronPage(CronViewBase):
 
     def run(self):
         self.check_post()
-        getMultiAdapter((self.context, self.cron), ICronManager).register_job(
-            force=True
-        )
+        environ = (self.request.form.get("run_environ") or "").strip() or None
+        try:
+            getMultiAdapter((self.context, self.cron), ICronManager).register_job(
+                force=True, environ=environ
+            )
+        except InvalidCron as error:
+            self.message(error.message(), "error")
+            return self.request.response.redirect(self.cron_url(self.cron))
         self.message(
             _("Cron ${cron} was queued", mapping={"cron": self.cron_label(self.cron)})
         )
@@ -156,6 +161,11 @@ class CronPage(CronViewBase):
                 "traceback": details.get("traceback"),
                 "failure": log.status == Status.FAILURE,
                 "forced": details.get("forced", False),
+                "environ_override": json.dumps(
+                    details["environ_override"], sort_keys=True, ensure_ascii=False
+                )
+                if details.get("environ_override")
+                else "",
                 "worker": details.get("worker", ""),
             }
 
