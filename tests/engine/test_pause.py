@@ -286,3 +286,35 @@ def test_run_now_with_environ_from_the_cron_page(site, functional_app, recording
     browser.getControl("Run now").click()
     assert "was queued" in browser.contents
     assert job(site, cron).environ_override == {"list": "test"}
+
+
+def test_row_actions_on_the_dashboard(site, functional_app):
+    cron = add_cron()
+    browser = Browser(functional_app)
+    browser.handleErrors = False
+    browser.addHeader("Authorization", f"Basic {SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}")
+    dashboard = f"{site.absolute_url()}/@@cron-settings"
+
+    def click(action):
+        """The row's button for `action` (the table has one row)."""
+        browser.open(dashboard)
+        for index in range(10):
+            control = browser.getControl(name="row_action", index=index)
+            if control.value == f"{action}:{cron.uid}":
+                return control.click()
+        raise AssertionError(f"no {action} button")
+
+    click("pause")
+    assert "was paused" in browser.contents and job(site, cron).paused is not None
+    click("resume")
+    assert "was resumed" in browser.contents and job(site, cron).paused is None
+    click("run")
+    assert "was queued" in browser.contents and job(site, cron).forced
+    click("deactivate")
+    assert "was deactivated" in browser.contents
+    transaction.begin()
+    assert Crontab.load().by_uid(cron.uid).activated is False
+    click("activate")
+    assert "was activated" in browser.contents
+    transaction.begin()
+    assert Crontab.load().by_uid(cron.uid).activated is True

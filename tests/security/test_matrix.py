@@ -56,6 +56,9 @@ ACTIONS = {
         "@@cron-settings",
         {"uids_to_delete": ["boss"], "resume_crons": "resume"},
     ),
+    "row: run now": ("@@cron-settings", {"row_action": "run:boss"}),
+    "row: pause": ("@@cron-settings", {"row_action": "pause:boss"}),
+    "row: deactivate": ("@@cron-settings", {"row_action": "deactivate:boss"}),
     "run now": ("@@cron?uid=boss", {"cron_action": "run-cron"}),
     "pause the cron": (
         "@@cron?uid=boss",

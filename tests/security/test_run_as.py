@@ -254,3 +254,26 @@ class TestRunTime:
         cron._name = "../acl_users/users/listUserIds"  # stored by other means
         with pytest.raises(Unauthorized, match="has a '..' segment"):
             find_runner(portal, cron)
+
+
+def test_activating_a_managers_cron_from_the_dashboard_is_refused(
+    browser_as, functional_portal, stored_cron
+):
+    """Turning a cron on makes it run as its user: a Site Administrator may
+    turn off the Zope root admin's cron, but not on again."""
+    from collective.cron.crontab import Crontab
+    from tests.security.helpers import post
+    from tests.security.helpers import token
+
+    import transaction
+
+    browser = browser_as("siteadmin")
+    url = f"{functional_portal.absolute_url()}/@@cron-settings"
+    data = {"_authenticator": token(browser, functional_portal)}
+    post(browser, url, {**data, "row_action": "deactivate:boss"})
+    transaction.begin()
+    assert Crontab.load().by_uid("boss").activated is False
+    post(browser, url, {**data, "row_action": "activate:boss"})
+    assert "Invalid user 'admin'" in browser.contents
+    transaction.begin()
+    assert Crontab.load().by_uid("boss").activated is False

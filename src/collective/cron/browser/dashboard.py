@@ -4,10 +4,12 @@ from collective.cron import _
 from collective.cron import clock
 from collective.cron.browser.base import CronViewBase
 from collective.cron.crontab import Crontab
+from collective.cron.errors import InvalidCron
 from collective.cron.health import overdue_grace
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
 from collective.cron.manager import FOREVER
+from collective.cron.security import check_run_as
 from collective.cron.workers import alive
 from plone.batching import Batch
 from Products.Five.browser.pagetemplatefile import ViewPageTemplateFile
@@ -15,6 +17,7 @@ from zope.component import getMultiAdapter
 
 
 BATCH_SIZE = 50
+ROW_ACTIONS = ("run", "pause", "resume", "activate", "deactivate")
 
 
 class CronDashboard(CronViewBase):
@@ -24,6 +27,8 @@ class CronDashboard(CronViewBase):
         form = self.request.form
         if "cron_toggle" in form:
             return self.toggle_crontab()
+        if "row_action" in form:
+            return self.row_action()
         if "pause_crons" in form:
             return self.pause_crons(pause=True)
         if "resume_crons" in form:
@@ -62,6 +67,44 @@ class CronDashboard(CronViewBase):
             self.message(
                 _("Cron ${cron} was deleted", mapping={"cron": self.cron_label(cron)})
             )
+        return self.request.response.redirect(self.dashboard_url)
+
+    def row_action(self):
+        """One cron's button in the table: run, pause, resume, (de)activate."""
+        self.check_post()
+        action, _sep, uid = str(self.request.form.get("row_action", "")).partition(":")
+        crontab = Crontab.load(strict=False)
+        cron = crontab.crons.get(uid)
+        if cron is None or action not in ROW_ACTIONS:
+            self.message(_("No such cron or action."), "warning")
+            return self.request.response.redirect(self.dashboard_url)
+        label = self.cron_label(cron)
+        manager = getMultiAdapter((self.context, cron), ICronManager)
+        if action == "run":
+            manager.register_job(force=True)
+            self.message(_("Cron ${cron} was queued", mapping={"cron": label}))
+        elif action == "pause":
+            manager.pause()
+            self.message(_("Cron ${cron} was paused", mapping={"cron": label}))
+        elif action == "resume":
+            manager.resume()
+            self.message(_("Cron ${cron} was resumed", mapping={"cron": label}))
+        else:
+            if action == "activate":
+                # Turning a cron on makes it run as its user: the run-as rule
+                # holds as for any other save (turning it off needs no check).
+                try:
+                    check_run_as(self.context, cron, previous=cron)
+                except InvalidCron as error:
+                    self.message(error.message(), "error")
+                    return self.request.response.redirect(self.dashboard_url)
+            cron.activated = action == "activate"
+            crontab.save_cron(cron)
+            if cron.activated:
+                text = _("Cron ${cron} was activated", mapping={"cron": label})
+            else:
+                text = _("Cron ${cron} was deactivated", mapping={"cron": label})
+            self.message(text)
         return self.request.response.redirect(self.dashboard_url)
 
     def pause_crons(self, pause):
