@@ -203,6 +203,8 @@ class Cron:
     recipients = _Checked()
     alert_after = _Checked()
     pause_after_failures = _Checked()
+    retries = _Checked()
+    retry_delay = _Checked()
     saved_by = _Checked()
 
     def __init__(
@@ -225,6 +227,8 @@ class Cron:
         recipients=None,
         alert_after=None,
         pause_after_failures=None,
+        retries=0,
+        retry_delay=60,
     ):
         self.uid = uid if uid is not None else uuid.uuid4().hex
         self.name = name
@@ -240,6 +244,8 @@ class Cron:
         self.recipients = recipients
         self.alert_after = alert_after
         self.pause_after_failures = pause_after_failures
+        self.retries = retries
+        self.retry_delay = retry_delay
         # Login of who last saved the cron: the job runs as this user when
         # `user` is not set. Written by the registry manager.
         self.saved_by = saved_by
@@ -405,6 +411,8 @@ class Cron:
                 recipients=data.get("recipients"),
                 alert_after=data.get("alert_after"),
                 pause_after_failures=data.get("pause_after_failures"),
+                retries=data.get("retries"),
+                retry_delay=data.get("retry_delay"),
                 logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
             )
         except InvalidCron as error:

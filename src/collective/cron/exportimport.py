@@ -155,6 +155,9 @@ def _cron_element(cron):
         value = getattr(cron, setting)
         if value not in (None, "", "never"):
             element.set(setting, str(value))
+    if cron.retries:
+        element.set("retries", str(cron.retries))
+        element.set("retry_delay", str(cron.retry_delay))
     if cron.recipients:
         element.set("recipients", ", ".join(cron.recipients))
     environ = etree.SubElement(element, "environ")

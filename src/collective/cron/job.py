@@ -277,10 +277,20 @@ class JobRun:
         # Logs from 2.x registry data, for a cron whose history has no record;
         # kept aside because a failed try must not leave its log in memory.
         self.legacy_logs = list(cron.logs)
+        if job.slot is not None:
+            following = cron.next_after(job.slot)
+            if following is not None and following <= started:
+                return self._retry_overtaken(cron, started, following)
         if job.environ_override:
             # "Run now" with arguments: this run only, never saved.
             cron.environ = {**cron.environ, **job.environ_override}
-        missed = missed_times(cron, job, started, self.misfire_grace)
+        # A retry is no scheduled time: late or not, it stands for its slot
+        # alone (a retry the next slot overtook was handled above).
+        missed = (
+            []
+            if job.slot is not None
+            else missed_times(cron, job, started, self.misfire_grace)
+        )
         if (
             missed
             and cron.misfire == "skip"
@@ -389,9 +399,81 @@ class JobRun:
             "Cron %s (%s) ended %s: %s", cron.uid, cron.name, status.name, message
         )
         details = {"traceback": trace} if trace else {}
+        if status == Status.FAILURE and not committed_midway:
+            retry_at = self._retry_time(cron, clock.now())
+            if retry_at is not None:
+                return self._retry(cron, started, duration, message, details, retry_at)
         log = self._record(
             cron, status, [message], started, duration, missed, **details
         )
+        self._notify_finished(cron, log)
+        self.policy.commit()
+        return self._result(log)
+
+    def _retry_time(self, cron, now):
+        """When to try the failed run again, or None (no retry left, or it
+        would reach the next scheduled run)."""
+        attempt = self.job.attempt
+        if attempt > cron.retries:
+            return None
+        slot = self.job.slot or self.job.begin_after
+        following = cron.next_after(slot)
+        delay = timedelta(seconds=cron.retry_delay * 2 ** (attempt - 1))
+        if following is not None:
+            delay = min(delay, following - slot)  # at most one interval
+        retry_at = now + delay
+        if following is not None and retry_at >= following:
+            return None
+        return retry_at
+
+    def _retry(self, cron, started, duration, message, details, retry_at):
+        """Log a failed attempt and queue the next one (same transaction).
+
+        The log names the attempt; it is not the slot's log (the last attempt
+        writes that one), so it has no `due`, and it sends no alert and no
+        FinishedCronJobEvent.
+        """
+        attempt, attempts = self.job.attempt, cron.retries + 1
+        log = Log(
+            date=started,
+            status=Status.WARN,
+            messages=[
+                f"Attempt {attempt} of {attempts} failed: {message}",
+                f"Retrying at {format_date(retry_at)} UTC",
+            ],
+            duration=round(duration, 3),
+            attempt=attempt,
+            attempts=attempts,
+            retry_at=format_date(retry_at),
+            **({"worker": self.worker} if self.worker is not None else {}),
+            **details,
+        )
+        self._add_log(cron, log)
+        self.queue.retry(self.job, retry_at)
+        self.policy.commit()
+        return self._result(log)
+
+    def _retry_overtaken(self, cron, started, following):
+        """A retry that did not run before the next scheduled run: its slot
+        ends FAILURE, and the schedule goes on from the next slot."""
+        self.policy.begin()
+        cron.logs = list(self.legacy_logs)
+        job = self.job
+        log = Log(
+            date=started,
+            status=Status.FAILURE,
+            messages=[
+                f"Attempt {job.attempt} of {cron.retries + 1} not run: the next "
+                f"scheduled run ({format_date(following)}) was due first"
+            ],
+            due=format_date(job.slot),
+            attempt=job.attempt,
+            **({"worker": self.worker} if self.worker is not None else {}),
+        )
+        self._count_failures(cron, log, started)
+        self._add_log(cron, log)
+        self._alert(cron, log)
+        self.queue.finish(job, following, signature(cron))
         self._notify_finished(cron, log)
         self.policy.commit()
         return self._result(log)
@@ -412,7 +494,13 @@ class JobRun:
         now = clock.now()
         if missed:
             details.update(_late_details(missed, started))
-        details["due"] = format_date(self.job.begin_after)
+        details["due"] = format_date(self.job.slot or self.job.begin_after)
+        if self.job.attempt > 1:
+            details["attempt"] = self.job.attempt
+            messages = [
+                *messages,
+                f"Attempt {self.job.attempt} of {cron.retries + 1}",
+            ]
         if self.worker is not None:
             details["worker"] = self.worker
         if self.job.forced:

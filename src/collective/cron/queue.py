@@ -72,6 +72,10 @@ class Job(Persistent):
     # and the one asked for while the job was running.
     environ_override = None
     after_run_environ = None
+    # Retries: the attempt the job is at, and the scheduled time (slot) the
+    # attempts stand for while it waits for a retry. None: not retrying.
+    attempt = 1
+    slot = None
 
     def __init__(self, cron_uid, begin_after, forced=False, signature=None):
         self.cron_uid = cron_uid
@@ -294,6 +298,8 @@ class Queue(SiteStorage):
         if self.job(job.cron_uid) is not job:
             return
         after_run, cancelled = job.after_run, job.cancelled
+        if job.slot is not None or job.attempt != 1:
+            job.slot, job.attempt = None, 1  # the run is over, retries too
         if job.environ_override is not None or job.after_run_environ is not None:
             job.environ_override = job.after_run_environ if after_run else None
             job.after_run_environ = None
@@ -311,6 +317,16 @@ class Queue(SiteStorage):
             self._move(job, job.paused["resume_at"], False, signature)
         else:
             self._move(job, next_due, False, signature)
+
+    def retry(self, job, retry_at):
+        """Queue another attempt of the job's run at `retry_at` (the run's
+        scheduled time, its slot, is kept); the job stops running."""
+        job.slot = job.slot or job.begin_after
+        job.attempt += 1
+        forced, signature = job.forced, job.signature
+        job.status = PENDING
+        job.worker = job.claimed_at = job.lease_until = job.worker_token = None
+        self._move(job, retry_at, forced, signature)
 
     def pause(self, job, pause):
         """Pause `job` (see Job.paused); a pending one waits at resume_at, a

@@ -87,6 +87,8 @@ RULES = {
     "recipients": validators.check_recipients,
     "alert_after": validators.check_alert_after,
     "pause_after_failures": validators.check_pause_after_failures,
+    "retries": validators.check_retries,
+    "retry_delay": validators.check_retry_delay,
     "saved_by": validators.check_user,
 }
 
@@ -208,6 +210,23 @@ class ICronSettings(Interface):
         ),
         required=False,
         constraint=_constraint(RULES["pause_after_failures"]),
+    )
+    retries = schema.Int(
+        title=_("Retries"),
+        description=_(
+            "How many times a run that failed is tried again (0 to 10), "
+            "never past the next scheduled run."
+        ),
+        required=False,
+        default=0,
+        constraint=_constraint(RULES["retries"]),
+    )
+    retry_delay = schema.Int(
+        title=_("Retry delay (seconds)"),
+        description=_("Before the first retry; each next one waits twice as long."),
+        required=False,
+        default=60,
+        constraint=_constraint(RULES["retry_delay"]),
     )
     saved_by = schema.TextLine(
         title=_("Saved by"),

@@ -418,3 +418,37 @@ def check_pause_after_failures(value):
             ),
         )
     return number
+
+
+RETRIES_MAX = 10
+RETRY_DELAY_MAX = 86_400  # seconds: a day
+
+
+def _whole(setting, value, low, high, default, unit=""):
+    if value is None or value == "":
+        return default
+    number = value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value)
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidCron(setting, value, _("must be a whole number"))
+    if not low <= number <= high:
+        raise InvalidCron(
+            setting,
+            value,
+            _(
+                "must be between ${min} and ${max}",
+                mapping={"min": low, "max": f"{high}{unit}"},
+            ),
+        )
+    return number
+
+
+def check_retries(value):
+    """How many times a failed run is tried again (0: never)."""
+    return _whole("retries", value, 0, RETRIES_MAX, 0)
+
+
+def check_retry_delay(value):
+    """Seconds before the first retry; each next one waits twice as long."""
+    return _whole("retry_delay", value, 1, RETRY_DELAY_MAX, 60, " seconds")

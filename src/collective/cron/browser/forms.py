@@ -91,6 +91,8 @@ class ICronForm(Interface):
     recipients = _as_text("recipients", factory=schema.Text, required=False)
     alert_after = _as_text("alert_after", required=False)
     pause_after_failures = _as_text("pause_after_failures", required=False)
+    retries = _as_text("retries", required=False, default="0")
+    retry_delay = _as_text("retry_delay", required=False, default="60")
     directives.widget("activated", SingleCheckBoxFieldWidget)
     activated = _setting("activated")
 
@@ -120,6 +122,8 @@ def form_values(cron):
         "pause_after_failures": ""
         if cron.pause_after_failures is None
         else str(cron.pause_after_failures),
+        "retries": str(cron.retries),
+        "retry_delay": str(cron.retry_delay),
         "activated": cron.activated,
     }
 
