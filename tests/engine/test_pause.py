@@ -318,3 +318,26 @@ def test_row_actions_on_the_dashboard(site, functional_app):
     assert "was activated" in browser.contents
     transaction.begin()
     assert Crontab.load().by_uid(cron.uid).activated is True
+
+
+def test_manual_only_cron_runs_only_when_run(site, recording, functional_app):
+    crontab = Crontab.load()
+    cron = Cron(name="mycronjob", periodicity="@manual", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+    assert cron.next is None
+    assert job(site, cron) is None
+    assert runs_at(site, 60 * 24 * 400) == []  # a year and more: nothing
+    manager(site, cron).register_job(force=True)
+    transaction.commit()
+    assert runs_at(site, 60 * 24 * 400 + 1) == [Status.OK]
+    assert job(site, cron) is None  # and nothing queued after it
+    browser = Browser(functional_app)
+    browser.addHeader("Authorization", f"Basic {SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}")
+    browser.open(f"{site.absolute_url()}/@@cron-settings")
+    assert "Manual only: runs when someone runs it" in browser.contents
+    browser.open(f"{site.absolute_url()}/@@cron-explain?periodicity=@manual")
+    explained = browser.contents
+    if isinstance(explained, bytes):
+        explained = explained.decode("utf-8")
+    assert "Manual only" in explained

@@ -158,7 +158,13 @@ class CronManager:
         job = self.queue.job(self.cron.uid)
         if job is None or job.paused is None:
             return False
-        self.queue.resume(job, self.cron.next_after(clock.now()), signature(self.cron))
+        following = self.cron.next_after(clock.now())
+        if following is None:  # manual only: no run to wait for
+            job.paused = None
+            if not job.running and not job.forced:
+                self.queue.remove(self.cron.uid)
+            return True
+        self.queue.resume(job, following, signature(self.cron))
         return True
 
     def synchronize(self, now=None):

@@ -74,7 +74,7 @@ def normalize(expression):
     if text.startswith("@"):
         macro = MACROS.get(text.lower())
         if macro is None:
-            known = ", ".join(sorted(MACROS))
+            known = ", ".join(sorted([*MACROS, MANUAL]))
             raise InvalidPeriodicity(expression, f"unknown macro; use one of {known}")
         return macro
     return text
@@ -89,7 +89,31 @@ def parse(expression):
 
 @functools.lru_cache(maxsize=4096)
 def _parse(expression):
+    if expression.lower() == MANUAL:
+        return ManualSchedule()
     return Schedule(expression)
+
+
+# A cron that runs only when someone runs it ("Run now", the API).
+MANUAL = "@manual"
+
+
+class ManualSchedule:
+    """The schedule of a manual-only cron: no fire time, ever."""
+
+    expression = MANUAL
+
+    def __repr__(self):
+        return "<ManualSchedule>"
+
+    def explain(self):
+        return "Manual only: runs when someone runs it"
+
+    def next_after(self, after, tz=UTC):
+        return None
+
+    def next_times(self, after, tz=UTC, count=5):
+        return []
 
 
 def validate(expression):

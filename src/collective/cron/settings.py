@@ -132,7 +132,7 @@ class ICronSettings(Interface):
         description=_(
             "Cron syntax: minute hour day-of-month month day-of-week, a sixth "
             "field first for seconds, or @hourly, @daily, @weekly, @monthly, "
-            "@yearly."
+            "@yearly; @manual: only when someone runs it."
         ),
         constraint=_constraint(RULES["periodicity"]),
     )
