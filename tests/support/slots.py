@@ -31,8 +31,8 @@ def account(logs, period):
     last any log names: every slot should be covered exactly once."""
     covered = {}
     for log in logs:
-        if "retry_at" in details(log):
-            continue  # a failed attempt: the last attempt's log has the slot
+        if "retry_at" in details(log) or details(log).get("overdue"):
+            continue  # a failed attempt, an overdue flag: not a slot's log
         for slot in slots_of(log, period):
             covered[slot] = covered.get(slot, 0) + 1
     duplicates = {slot: count for slot, count in covered.items() if count > 1}

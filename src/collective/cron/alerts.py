@@ -240,3 +240,21 @@ def check_silence(site, crontab, now=None):
             history.set_alerts(cron.uid, state=SILENT, sent=now)
             queued += 1
     return queued
+
+
+def on_overdue(site, cron, log, now=None):
+    """A run goes on past its timeout: alerted as a failure (once; its end
+    decides what comes next, "recovered" included)."""
+    now = now or clock.now()
+    if (getattr(cron, "notify", None) or "never") == "never":
+        return
+    history = History(site)
+    if history.alerts(cron.uid).get("state", OK) == FAILING:
+        return
+    _send_after_commit(
+        site,
+        cron,
+        _subject(site, cron, "running for too long"),
+        _body(site, cron, "A run of this cron goes on past its timeout.", log),
+    )
+    history.set_alerts(cron.uid, state=FAILING, sent=now, failing_since=now)

@@ -205,6 +205,7 @@ class Cron:
     pause_after_failures = _Checked()
     retries = _Checked()
     retry_delay = _Checked()
+    timeout = _Checked()
     saved_by = _Checked()
 
     def __init__(
@@ -229,6 +230,7 @@ class Cron:
         pause_after_failures=None,
         retries=0,
         retry_delay=60,
+        timeout=None,
     ):
         self.uid = uid if uid is not None else uuid.uuid4().hex
         self.name = name
@@ -246,6 +248,7 @@ class Cron:
         self.pause_after_failures = pause_after_failures
         self.retries = retries
         self.retry_delay = retry_delay
+        self.timeout = timeout
         # Login of who last saved the cron: the job runs as this user when
         # `user` is not set. Written by the registry manager.
         self.saved_by = saved_by
@@ -413,6 +416,7 @@ class Cron:
                 pause_after_failures=data.get("pause_after_failures"),
                 retries=data.get("retries"),
                 retry_delay=data.get("retry_delay"),
+                timeout=data.get("timeout"),
                 logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
             )
         except InvalidCron as error:
@@ -548,6 +552,10 @@ class Runner:
 
         <adapter factory=".jobs.Newsletter" name="newsletter" />
     """
+
+    # When the run should be over (aware UTC), set for crons with a timeout:
+    # Python cannot stop a thread, so a long runner checks it and stops.
+    deadline = None
 
     def __init__(self, context, cron):
         self.context = context

@@ -19,6 +19,7 @@ from collective.cron.crontab import Crontab
 from collective.cron.events import ServerRestartEvent
 from collective.cron.interfaces import IQueue
 from collective.cron.job import claim_and_run_many
+from collective.cron.job import flag_overdue_runs
 from collective.cron.job import reclaim_lost_jobs
 from collective.cron.job import release_earlier_processes_jobs
 from collective.cron.marker import discover_sites
@@ -282,6 +283,15 @@ class Dispatcher:
                     running=running,
                 )
             self._check_silence(session, site, path)
+            if running:
+                try:
+                    flag_overdue_runs(site, running, session.manager, now)
+                except Exception:
+                    session.manager.abort()
+                    logger.exception(
+                        "Dispatcher %s: overdue check of %s failed", self.name, path
+                    )
+                    session.manager.begin()
             # Share due jobs with the other live workers: smaller batches.
             workers = len(alive(session.root))
             self._hand_out(path, [job.cron_uid for job in pending], max(1, workers))

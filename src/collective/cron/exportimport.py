@@ -151,6 +151,7 @@ def _cron_element(cron):
         "notify",
         "alert_after",
         "pause_after_failures",
+        "timeout",
     ):
         value = getattr(cron, setting)
         if value not in (None, "", "never"):

@@ -14,6 +14,7 @@ from collective.cron import clock
 from collective.cron.annotations import SiteStorage
 from collective.cron.crontab import Log
 from persistent import Persistent
+from ZODB.POSException import ConflictError
 
 
 ANNOTATION_KEY = "collective.cron.history"
@@ -32,6 +33,44 @@ class CronHistory(Persistent):
     def __init__(self, logs=()):
         self.logs = tuple(logs)
         self.alerts = {"watched_since": clock.now()}
+
+    def _p_resolveConflict(self, old, saved, new):
+        """Merge two writes of one cron's record made at the same time.
+
+        A run ending while a worker flags that run overdue (or an admin
+        deletes logs) would else make the run's commit fail and the runner
+        run again. Logs added on both sides are kept, newest first; logs
+        deleted on either side stay deleted; alert memory merges key by key
+        (the same key changed two ways cannot be merged: a conflict).
+        """
+        old_logs = list(old.get("logs", ()))
+        saved_logs = list(saved.get("logs", ()))
+        new_logs = list(new.get("logs", ()))
+        added = [log for log in saved_logs if log not in old_logs]
+        added += [log for log in new_logs if log not in old_logs and log not in added]
+        added.sort(key=lambda log: str(log.get("date", "")), reverse=True)
+        kept = [log for log in old_logs if log in saved_logs and log in new_logs]
+        resolved = dict(new)
+        # Possibly one log over logs_limit: the cron's next write trims it.
+        resolved["logs"] = tuple(added + kept)
+        resolved["alerts"] = _merge(
+            old.get("alerts") or {}, saved.get("alerts") or {}, new.get("alerts") or {}
+        )
+        return resolved
+
+
+def _merge(old, saved, new):
+    merged = dict(saved)
+    for key in set(old) | set(new):
+        if new.get(key) == old.get(key):
+            continue  # we did not change it: theirs stands
+        if saved.get(key) != old.get(key) and saved.get(key) != new.get(key):
+            raise ConflictError(f"alert memory {key!r} changed two ways")
+        if key in new:
+            merged[key] = new[key]
+        else:
+            merged.pop(key, None)
+    return merged
 
 
 class History(SiteStorage):
@@ -116,6 +155,16 @@ class History(SiteStorage):
         if any(current.get(key) != value for key, value in values.items()):
             current.update(values)
             record.alerts = current
+
+    def warn_overdue(self, uid, claimed_at, log, limit):
+        """Log once that the run claimed at `claimed_at` is overdue; False
+        when it was logged already."""
+        key = claimed_at.isoformat()
+        if self.alerts(uid).get("overdue_warned") == key:
+            return False
+        self.add(uid, log, limit)
+        self.set_alerts(uid, overdue_warned=key)
+        return True
 
     def uids(self):
         storage = self._storage()

@@ -16,6 +16,7 @@ from collective.cron import clock
 from collective.cron import logger
 from collective.cron.crontab import Crontab
 from collective.cron.crontab import Log
+from collective.cron.crontab import Runner
 from collective.cron.crontab import format_date
 from collective.cron.events import FinishedCronJobEvent
 from collective.cron.events import StartedCronJobEvent
@@ -482,6 +483,9 @@ class JobRun:
         runner = find_runner(self.site, cron)
         if runner is None:
             return Status.NOTRUN, [describe_missing(cron)]
+        owner = getattr(runner, "__self__", None)
+        if cron.timeout and isinstance(owner, Runner):
+            owner.deadline = clock.now() + timedelta(seconds=cron.timeout)
         output = runner()
         if isinstance(output, Result):
             return output.status, output.messages
@@ -879,3 +883,55 @@ def run_due_jobs(site, commit=False, worker="local", lease=timedelta(minutes=5))
         return results
     finally:
         setSite(previous)
+
+
+def _human_seconds(seconds):
+    return _human(timedelta(seconds=seconds))
+
+
+def flag_overdue_runs(site, running, manager=None, now=None):
+    """Log WARN once for each running job past its cron's timeout; alert.
+
+    The run goes on (Python cannot stop a thread): the log says so, the
+    dashboard shows it "running (overdue)", and alerts treat it as a failure.
+    Each flag is committed alone (a conflict: another worker flagged it).
+    Returns how many were flagged.
+    """
+    now = now or clock.now()
+    manager = manager or transaction.manager
+    candidates = [job for job in running if job.claimed_at is not None]
+    if not candidates:
+        return 0
+    crontab = Crontab.load(
+        uids=[job.cron_uid for job in candidates], logs=False, strict=False
+    )
+    history = History(site)
+    flagged = 0
+    for job in candidates:
+        cron = crontab.crons.get(job.cron_uid)
+        if cron is None or not cron.timeout:
+            continue
+        if now - job.claimed_at <= timedelta(seconds=cron.timeout):
+            continue
+        log = Log(
+            date=now,
+            status=Status.WARN,
+            messages=[
+                f"running for longer than {_human_seconds(cron.timeout)} "
+                f"(started {format_date(job.claimed_at)} UTC, worker {job.worker}); "
+                "it goes on: Python cannot stop it"
+            ],
+            overdue=True,
+            worker=job.worker,
+        )
+        try:
+            if history.warn_overdue(cron.uid, job.claimed_at, log, cron.logs_limit):
+                alerts.on_overdue(site, cron, log, now)
+                manager.commit()
+                flagged += 1
+            else:
+                manager.abort()
+        except ConflictError:
+            manager.abort()
+        manager.begin()
+    return flagged

@@ -89,6 +89,7 @@ RULES = {
     "pause_after_failures": validators.check_pause_after_failures,
     "retries": validators.check_retries,
     "retry_delay": validators.check_retry_delay,
+    "timeout": validators.check_timeout,
     "saved_by": validators.check_user,
 }
 
@@ -227,6 +228,16 @@ class ICronSettings(Interface):
         required=False,
         default=60,
         constraint=_constraint(RULES["retry_delay"]),
+    )
+    timeout = schema.Int(
+        title=_("Timeout (seconds)"),
+        description=_(
+            "A run still going after this long is logged WARN once, shown as "
+            "overdue and alerted as a failure (it is not stopped: a runner "
+            "may check self.deadline). Empty: no limit."
+        ),
+        required=False,
+        constraint=_constraint(RULES["timeout"]),
     )
     saved_by = schema.TextLine(
         title=_("Saved by"),

@@ -452,3 +452,11 @@ def check_retries(value):
 def check_retry_delay(value):
     """Seconds before the first retry; each next one waits twice as long."""
     return _whole("retry_delay", value, 1, RETRY_DELAY_MAX, 60, " seconds")
+
+
+TIMEOUT_MAX = 7 * 86_400  # seconds: a week
+
+
+def check_timeout(value):
+    """Seconds a run may take before it is flagged overdue; None: no limit."""
+    return _whole("timeout", value, 1, TIMEOUT_MAX, None, " seconds")

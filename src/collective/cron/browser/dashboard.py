@@ -152,6 +152,11 @@ class CronDashboard(CronViewBase):
                 if job is not None and job.begin_after >= FOREVER
                 else self.local_time(job.begin_after if job is not None else cron.next),
                 "running": job is not None and job.running,
+                "running_overdue": job is not None
+                and job.running
+                and job.claimed_at is not None
+                and bool(cron.timeout)
+                and (self.now - job.claimed_at).total_seconds() > cron.timeout,
                 "paused": self._paused_text(job),
                 "overdue": job is not None
                 and not job.running

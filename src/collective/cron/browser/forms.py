@@ -93,6 +93,7 @@ class ICronForm(Interface):
     pause_after_failures = _as_text("pause_after_failures", required=False)
     retries = _as_text("retries", required=False, default="0")
     retry_delay = _as_text("retry_delay", required=False, default="60")
+    timeout = _as_text("timeout", required=False)
     directives.widget("activated", SingleCheckBoxFieldWidget)
     activated = _setting("activated")
 
@@ -124,6 +125,7 @@ def form_values(cron):
         else str(cron.pause_after_failures),
         "retries": str(cron.retries),
         "retry_delay": str(cron.retry_delay),
+        "timeout": "" if cron.timeout is None else str(cron.timeout),
         "activated": cron.activated,
     }
 
