@@ -341,3 +341,30 @@ def test_manual_only_cron_runs_only_when_run(site, recording, functional_app):
     if isinstance(explained, bytes):
         explained = explained.decode("utf-8")
     assert "Manual only" in explained
+
+
+def test_pause_and_resume_over_rest(site):
+    from plone.restapi.testing import RelativeSession
+
+    cron = add_cron()
+    http = RelativeSession(site.absolute_url())
+    http.headers["Accept"] = "application/json"
+    http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    response = http.post(
+        f"@crons/{cron.uid}/@pause",
+        json={"until": "2026-10-05T08:35:00+00:00", "reason": "migration"},
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["job"]["paused"]["reason"] == "migration"
+    assert job(site, cron).begin_after == at(40)
+    bad = http.post(f"@crons/{cron.uid}/@pause", json={"until": "yesterday"})
+    assert bad.status_code == 400
+    assert "Invalid paused_until 'yesterday'" in bad.json()["error"]["message"]
+    assert http.post("@crons/nosuch/@pause", json={}).status_code == 404
+    response = http.post(f"@crons/{cron.uid}/@resume")
+    assert response.status_code == 200
+    assert response.json()["job"]["paused"] is None
+    assert job(site, cron).paused is None
+    anonymous = RelativeSession(site.absolute_url())
+    anonymous.headers["Accept"] = "application/json"
+    assert anonymous.post(f"@crons/{cron.uid}/@pause", json={}).status_code == 401

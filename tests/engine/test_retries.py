@@ -171,6 +171,9 @@ def test_alerts_wait_for_the_last_attempt(site, recording):
         ("retries", 11, "Invalid retries 11: must be between 0 and 10"),
         ("retries", "2.5", "Invalid retries '2.5': must be a whole number"),
         ("retry_delay", 0, "Invalid retry_delay 0: must be between 1 and 86400"),
+        ("retry_delay", -5, "Invalid retry_delay -5: must be between 1 and 86400"),
+        ("timeout", 0, "Invalid timeout 0: must be between 1 and 604800"),
+        ("timeout", "soon", "Invalid timeout 'soon': must be a whole number"),
     ],
 )
 def test_bad_retry_settings_are_named(site, setting, value, message):

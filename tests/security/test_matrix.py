@@ -148,6 +148,27 @@ def test_rest_services(functional_portal, stored_cron, role, service):
         assert "boss" not in response.text
 
 
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", ["@pause", "@resume"])
+def test_rest_writes(functional_portal, stored_cron, role, action):
+    if action == "@resume":
+        getMultiAdapter((functional_portal, stored_cron), ICronManager).pause()
+        transaction.commit()
+    before = stored()
+    session = RelativeSession(functional_portal.absolute_url())
+    session.headers["Accept"] = "application/json"
+    if role != "anonymous":
+        session.auth = (role, PASSWORD)
+    response = session.post(f"@crons/boss/{action}", json={"reason": "x"})
+    session.close()
+    if role in ALLOWED:
+        assert response.status_code == 200
+        assert stored() != before
+    else:
+        assert response.status_code == 401
+        assert stored() == before
+
+
 # The health endpoints (health.zcml) answer 503 while no worker runs, as here.
 @pytest.mark.parametrize("role", ROLES)
 def test_health_page(browser_as, functional_portal, stored_cron, role):
