@@ -20,7 +20,7 @@ from plone import api
 from plone.app.testing import TEST_USER_ID
 from plone.app.testing import setRoles
 from tests.support.instances import wait_for
-from tests.support.smtp import SMTPSink
+from tests.support.smtp import site_mail_to_sink
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
 
@@ -46,14 +46,8 @@ def site(functional_portal):
 
 @pytest.fixture
 def smtp(site):
-    sink = SMTPSink().start()
-    api.portal.set_registry_record("plone.smtp_host", "127.0.0.1")
-    api.portal.set_registry_record("plone.smtp_port", sink.port)
-    api.portal.set_registry_record("plone.email_from_address", "site@example.org")
-    api.portal.set_registry_record("plone.email_from_name", "Intranet")
-    transaction.commit()
-    yield sink
-    sink.stop()
+    with site_mail_to_sink("site@example.org", "Intranet") as sink:
+        yield sink
 
 
 def add_cron(**settings):

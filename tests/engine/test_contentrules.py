@@ -19,7 +19,7 @@ from plone.app.testing import TEST_USER_ID
 from plone.app.testing import setRoles
 from plone.contentrules.engine.interfaces import IRuleStorage
 from tests.support.instances import wait_for
-from tests.support.smtp import SMTPSink
+from tests.support.smtp import site_mail_to_sink
 from zope.component import getMultiAdapter
 from zope.component import getUtility
 from zope.component.hooks import setSite
@@ -48,14 +48,8 @@ def site(functional_portal):
 
 @pytest.fixture
 def smtp(site):
-    sink = SMTPSink().start()
-    api.portal.set_registry_record("plone.smtp_host", "127.0.0.1")
-    api.portal.set_registry_record("plone.smtp_port", sink.port)
-    api.portal.set_registry_record("plone.email_from_address", "site@example.org")
-    api.portal.set_registry_record("plone.email_from_name", "Site")
-    transaction.commit()
-    yield sink
-    sink.stop()
+    with site_mail_to_sink("site@example.org", "Site") as sink:
+        yield sink
 
 
 def add_rule(site, rule_id, event, conditions, subject):

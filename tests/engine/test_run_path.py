@@ -18,7 +18,7 @@ from plone.app.testing import TEST_USER_ID
 from plone.app.testing import TEST_USER_NAME
 from plone.app.testing import setRoles
 from tests.support.instances import wait_for
-from tests.support.smtp import SMTPSink
+from tests.support.smtp import site_mail_to_sink
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
 
@@ -50,15 +50,8 @@ def site(functional_portal):
 
 @pytest.fixture
 def smtp(site):
-    sink = SMTPSink().start()
-    # zope.sendmail's mailer reads the server from Site Setup > Mail.
-    api.portal.set_registry_record("plone.smtp_host", "127.0.0.1")
-    api.portal.set_registry_record("plone.smtp_port", sink.port)
-    api.portal.set_registry_record("plone.email_from_address", "cron@example.org")
-    api.portal.set_registry_record("plone.email_from_name", "Cron")
-    transaction.commit()
-    yield sink
-    sink.stop()
+    with site_mail_to_sink("cron@example.org", "Cron") as sink:
+        yield sink
 
 
 def queue_run(site, name, **environ):

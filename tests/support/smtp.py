@@ -5,6 +5,7 @@ this server, as it would to a site's mail relay.
 """
 
 from aiosmtpd.controller import Controller
+from contextlib import contextmanager
 from email import message_from_bytes
 from email import policy
 from tests.support.instances import free_port
@@ -53,3 +54,24 @@ class SMTPSink:
     def clear(self):
         with self._keeper.lock:
             self._keeper.messages.clear()
+
+
+@contextmanager
+def site_mail_to_sink(sender, name):
+    """An SMTPSink the current site's mail settings point at (committed),
+    with `sender` / `name` as the site's From; stopped afterwards."""
+    from plone import api
+
+    import transaction
+
+    sink = SMTPSink().start()
+    # zope.sendmail's mailer reads the server from Site Setup > Mail.
+    api.portal.set_registry_record("plone.smtp_host", "127.0.0.1")
+    api.portal.set_registry_record("plone.smtp_port", sink.port)
+    api.portal.set_registry_record("plone.email_from_address", sender)
+    api.portal.set_registry_record("plone.email_from_name", name)
+    transaction.commit()
+    try:
+        yield sink
+    finally:
+        sink.stop()

@@ -377,23 +377,7 @@ ALERT_AFTER_MAX = 525_600  # minutes: a year
 
 def check_alert_after(value):
     """Minutes without an OK run before a "no success since" alert; None: off."""
-    if value is None or value == "":
-        return None
-    number = value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value)
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidCron("alert_after", value, _("must be a whole number of minutes"))
-    if not 1 <= number <= ALERT_AFTER_MAX:
-        raise InvalidCron(
-            "alert_after",
-            value,
-            _(
-                "must be between ${min} and ${max} minutes",
-                mapping={"min": 1, "max": ALERT_AFTER_MAX},
-            ),
-        )
-    return number
+    return _whole("alert_after", value, 1, ALERT_AFTER_MAX, None, " minutes")
 
 
 PAUSE_AFTER_FAILURES_MAX = 100
@@ -401,23 +385,7 @@ PAUSE_AFTER_FAILURES_MAX = 100
 
 def check_pause_after_failures(value):
     """Consecutive failures that pause the cron; None: never."""
-    if value is None or value == "":
-        return None
-    number = value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        number = int(value)
-    if isinstance(number, bool) or not isinstance(number, int):
-        raise InvalidCron("pause_after_failures", value, _("must be a whole number"))
-    if not 1 <= number <= PAUSE_AFTER_FAILURES_MAX:
-        raise InvalidCron(
-            "pause_after_failures",
-            value,
-            _(
-                "must be between ${min} and ${max}",
-                mapping={"min": 1, "max": PAUSE_AFTER_FAILURES_MAX},
-            ),
-        )
-    return number
+    return _whole("pause_after_failures", value, 1, PAUSE_AFTER_FAILURES_MAX, None)
 
 
 RETRIES_MAX = 10

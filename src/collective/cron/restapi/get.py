@@ -3,26 +3,15 @@
 from collective.cron.crontab import Crontab
 from collective.cron.errors import NoSuchCron
 from collective.cron.interfaces import IQueue
+from collective.cron.restapi.base import CronsService
 from collective.cron.restapi.serializer import cron_to_json
 from collective.cron.restapi.serializer import worker_to_json
 from collective.cron.workers import alive
 from collective.cron.workers import heartbeats
 from plone.restapi.batching import HypermediaBatch
-from plone.restapi.services import Service
-from zope.interface import implementer
-from zope.publisher.interfaces import IPublishTraverse
 
 
-@implementer(IPublishTraverse)
-class CronsGet(Service):
-    def __init__(self, context, request):
-        super().__init__(context, request)
-        self.params = []
-
-    def publishTraverse(self, request, name):
-        self.params.append(name)
-        return self
-
+class CronsGet(CronsService):
     def reply(self):
         base_url = self.context.absolute_url()
         queue = IQueue(self.context)

@@ -5,36 +5,21 @@ from collective.cron.errors import InvalidCron
 from collective.cron.errors import NoSuchCron
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
+from collective.cron.restapi.base import CronsService
 from collective.cron.restapi.serializer import job_to_json
 from plone.protect.interfaces import IDisableCSRFProtection
 from plone.restapi.deserializer import json_body
-from plone.restapi.services import Service
 from zope.component import getMultiAdapter
 from zope.interface import alsoProvides
-from zope.interface import implementer
-from zope.publisher.interfaces import IPublishTraverse
 
 
 ACTIONS = ("@pause", "@resume")
 
 
-@implementer(IPublishTraverse)
-class CronsPost(Service):
+class CronsPost(CronsService):
     """Pause a cron (JSON body: optional "until", ISO 8601; "reason"), or
     resume it. Answers the cron's job; 400 names a bad value, 404 an
     unknown uid."""
-
-    def __init__(self, context, request):
-        super().__init__(context, request)
-        self.params = []
-
-    def publishTraverse(self, request, name):
-        self.params.append(name)
-        return self
-
-    def error(self, status, kind, message):
-        self.request.response.setStatus(status)
-        return {"error": {"type": kind, "message": message}}
 
     def reply(self):
         # As plone.restapi's own writes: a JSON API call is no form a third
