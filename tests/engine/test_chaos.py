@@ -15,6 +15,7 @@ from collections import Counter
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
+from pathlib import Path
 from tests.support.instances import wait_for
 from tests.support.instances import zeo_cluster
 from tests.support.slots import account
@@ -36,6 +37,7 @@ WORKER_SETTINGS = {
     "misfire-grace": "30",
 }
 CRONS = [f"chaos{n}" for n in range(1, 7)]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 PERIOD = timedelta(seconds=2)
 KILLS = 8
 
@@ -175,10 +177,15 @@ def test_killed_and_restarted_workers_lose_and_repeat_nothing(cluster):
         assert not unaccounted, f"{uid}: slots with no log: {unaccounted}"
         assert first <= first_set + 2 * PERIOD, f"{uid} started late: {first}"
         assert last >= settled - 3 * PERIOD, f"{uid} stopped early: {last}"
-    print(
+    summary = (
         "chaos: {slots} slots, {runs} runs, {interrupted} interrupted, "
         "{duplicates} duplicates, {unaccounted} unaccounted".format(**totals)
     )
+    print(summary)
+    # Kept for whoever reads a CI run afterwards.
+    ARTIFACTS.mkdir(exist_ok=True)
+    with (ARTIFACTS / "chaos-summary.txt").open("a") as file:
+        file.write(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} {summary} {dict(reasons)}\n")
     # Both ways of losing a worker were seen: a restart under the same name
     # (given back at its start) and a new name (given back after the lease).
     assert reasons["restarted"] and reasons["silent"], reasons
