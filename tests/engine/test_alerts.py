@@ -17,12 +17,9 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 from plone import api
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
 from tests.support.instances import wait_for
 from tests.support.smtp import site_mail_to_sink
 from zope.component import getMultiAdapter
-from zope.component.hooks import setSite
 
 import pytest
 import transaction
@@ -37,11 +34,9 @@ class Broken(Runner):
 
 
 @pytest.fixture
-def site(functional_portal):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
-    functional_portal.setTitle("Intranet")
-    return functional_portal
+def site(site):
+    site.setTitle("Intranet")
+    return site
 
 
 @pytest.fixture

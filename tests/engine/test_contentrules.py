@@ -15,14 +15,11 @@ from plone import api
 from plone.app.contentrules.actions.mail import MailAction
 from plone.app.contentrules.api import assign_rule
 from plone.app.contentrules.rule import Rule
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
 from plone.contentrules.engine.interfaces import IRuleStorage
 from tests.support.instances import wait_for
 from tests.support.smtp import site_mail_to_sink
 from zope.component import getMultiAdapter
 from zope.component import getUtility
-from zope.component.hooks import setSite
 from zope.schema.interfaces import IVocabularyFactory
 
 import pytest
@@ -37,13 +34,6 @@ class Fails(Runner):
 class Works(Runner):
     def run(self):
         return None
-
-
-@pytest.fixture
-def site(functional_portal):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
-    return functional_portal
 
 
 @pytest.fixture

@@ -14,11 +14,7 @@ from collective.cron.workers import beat
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
-from zope.component.hooks import setSite
 
-import pytest
 import transaction
 
 
@@ -74,13 +70,6 @@ class TestHandOut:
         dispatcher._hand_out("/plone", ["c1"], workers=1)
         assert handed_out(dispatcher) == [("/plone", ["c0"])]
         assert ("/plone", "c1") not in dispatcher.in_flight
-
-
-@pytest.fixture
-def site(functional_portal, recording):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
-    return functional_portal
 
 
 def test_a_claim_that_conflicts_runs_nothing(site, db, recording):

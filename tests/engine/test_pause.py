@@ -15,11 +15,8 @@ from datetime import datetime
 from datetime import timedelta
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
 from plone.testing.zope import Browser
 from zope.component import getMultiAdapter
-from zope.component.hooks import setSite
 
 import pytest
 import transaction
@@ -33,11 +30,9 @@ def at(minutes):
 
 
 @pytest.fixture
-def site(functional_portal, recording):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+def site(site, recording):
     set_now(T0)
-    return functional_portal
+    return site
 
 
 def add_cron(**settings):

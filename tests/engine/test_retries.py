@@ -12,11 +12,8 @@ from collective.cron.testing import set_now
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
 from tests.support.slots import account
 from zope.component import getMultiAdapter
-from zope.component.hooks import setSite
 
 import pytest
 import transaction
@@ -34,11 +31,9 @@ def stamp(seconds):
 
 
 @pytest.fixture
-def site(functional_portal, recording):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+def site(site, recording):
     set_now(T0)
-    return functional_portal
+    return site
 
 
 def add_cron(**settings):

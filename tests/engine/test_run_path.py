@@ -16,11 +16,9 @@ from pathlib import Path
 from plone import api
 from plone.app.testing import TEST_USER_ID
 from plone.app.testing import TEST_USER_NAME
-from plone.app.testing import setRoles
 from tests.support.instances import wait_for
 from tests.support.smtp import site_mail_to_sink
 from zope.component import getMultiAdapter
-from zope.component.hooks import setSite
 
 import pytest
 import re
@@ -39,13 +37,6 @@ def documented_runner(title):
     namespace = {}
     exec(compile(code, str(DOCS), "exec"), namespace)  # noqa: S102
     return namespace
-
-
-@pytest.fixture
-def site(functional_portal):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
-    return functional_portal
 
 
 @pytest.fixture

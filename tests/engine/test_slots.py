@@ -20,9 +20,6 @@ from collective.cron.workers import record_of
 from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
-from zope.component.hooks import setSite
 
 import os
 import pytest
@@ -43,11 +40,9 @@ def stamp(seconds):
 
 
 @pytest.fixture
-def site(functional_portal, recording):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+def site(site, recording):
     set_now(T0)
-    return functional_portal
+    return site
 
 
 def add_cron(**settings):

@@ -8,11 +8,8 @@ from collective.cron.history import History
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
 from collective.cron.status import Status
-from plone.app.testing import TEST_USER_ID
-from plone.app.testing import setRoles
 from tests.support.instances import wait_for
 from zope.component import getMultiAdapter
-from zope.component.hooks import setSite
 
 import pytest
 import threading
@@ -32,12 +29,10 @@ class Hangs(Runner):
 
 
 @pytest.fixture
-def site(functional_portal):
-    setSite(functional_portal)
-    setRoles(functional_portal, TEST_USER_ID, ["Manager"])
+def site(site):
     RELEASE.clear()
     DEADLINES.clear()
-    yield functional_portal
+    yield site
     RELEASE.set()
 
 

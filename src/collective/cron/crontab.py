@@ -397,28 +397,16 @@ class Cron:
             raise InvalidCron("cron", data, "must be a JSON object")
         uid = data.get("uid") or None
         try:
-            cron = cls(
+            # Every setting of the schema; 2.x data lacks the newer ones and
+            # gets their defaults.
+            given = {name: data.get(name) for name in settings.NAMES}
+            given.update(
                 uid=uid,
-                name=data.get("name"),
-                periodicity=data.get("periodicity"),
-                environ=data.get("environ"),
                 activated=data.get("activated", False),
                 logs_limit=data.get("logs_limit", 5),
-                user=data.get("user"),
-                timezone=data.get("timezone"),
-                misfire=data.get("misfire"),
-                saved_by=data.get("saved_by"),
-                title=data.get("title"),
-                description=data.get("description"),
-                notify=data.get("notify"),
-                recipients=data.get("recipients"),
-                alert_after=data.get("alert_after"),
-                pause_after_failures=data.get("pause_after_failures"),
-                retries=data.get("retries"),
-                retry_delay=data.get("retry_delay"),
-                timeout=data.get("timeout"),
-                logs=data.get("logs") if isinstance(data.get("logs"), list) else None,
             )
+            logs = data.get("logs")
+            cron = cls(**given, logs=logs if isinstance(logs, list) else None)
         except InvalidCron as error:
             label = uid or data.get("name") or None
             raise error if label is None else error.for_cron(label)

@@ -885,10 +885,6 @@ def run_due_jobs(site, commit=False, worker="local", lease=timedelta(minutes=5))
         setSite(previous)
 
 
-def _human_seconds(seconds):
-    return _human(timedelta(seconds=seconds))
-
-
 def flag_overdue_runs(site, running, manager=None, now=None):
     """Log WARN once for each running job past its cron's timeout; alert.
 
@@ -917,7 +913,7 @@ def flag_overdue_runs(site, running, manager=None, now=None):
             date=now,
             status=Status.WARN,
             messages=[
-                f"running for longer than {_human_seconds(cron.timeout)} "
+                f"running for longer than {_human(timedelta(seconds=cron.timeout))} "
                 f"(started {format_date(job.claimed_at)} UTC, worker {job.worker}); "
                 "it goes on: Python cannot stop it"
             ],

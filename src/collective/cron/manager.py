@@ -98,14 +98,14 @@ class CronManager:
         """
         cron = self.cron
         if force:
-            override = check_environ(environ) if environ not in (None, "") else None
+            override = check_environ(environ) if environ else None
             History(self.context).ensure(cron.uid, cron.logs)
             self.queue.schedule(
                 cron.uid,
                 clock.now(),
                 forced=True,
                 signature=signature(cron),
-                environ=override or None,
+                environ=override,
             )
             return True
         if not is_scheduled(cron):

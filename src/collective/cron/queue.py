@@ -232,7 +232,9 @@ class Queue(SiteStorage):
         A running job keeps running: the change applies when it finishes.
         """
         storage = self._storage(create=True)
-        environ = environ or None if forced else None
+        if not forced:
+            environ = None  # only a "Run now" carries an environ of its own
+        environ = environ or None
         job = storage.jobs.get(cron_uid)
         if job is None:
             job = Job(cron_uid, begin_after, forced=forced, signature=signature)
