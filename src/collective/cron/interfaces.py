@@ -57,6 +57,36 @@ class ICronSiteSettings(Interface):
         default=False,
         required=False,
     )
+    audit_size = schema.Int(
+        title=_("Changes kept"),
+        description=_(
+            "How many entries the audit trail of crontab changes keeps; "
+            "the oldest go first."
+        ),
+        default=1000,
+        min=1,
+        max=1000000,
+        required=True,
+    )
+    audit_secret_keys = schema.List(
+        title=_("Secret environ keys"),
+        description=_(
+            "Environ values whose key contains one of these words (any case) "
+            "are shown as *** in the audit trail."
+        ),
+        value_type=schema.TextLine(),
+        default=["password", "token", "secret", "apikey", "api_key"],
+        required=False,
+    )
+    metrics_token = schema.TextLine(
+        title=_("Metrics token"),
+        description=_(
+            "When set, @@cron-metrics also answers requests that send "
+            "'Authorization: Bearer <token>' (for Prometheus scrapers)."
+        ),
+        default="",
+        required=False,
+    )
 
 
 class ILog(Interface):
