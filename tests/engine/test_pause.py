@@ -354,7 +354,7 @@ def test_pause_and_resume_over_rest(site):
     assert job(site, cron).begin_after == at(40)
     bad = http.post(f"@crons/{cron.uid}/@pause", json={"until": "yesterday"})
     assert bad.status_code == 400
-    assert "Invalid paused_until 'yesterday'" in bad.json()["error"]["message"]
+    assert "Invalid paused_until 'yesterday'" in bad.json()["message"]
     assert http.post("@crons/nosuch/@pause", json={}).status_code == 404
     response = http.post(f"@crons/{cron.uid}/@resume")
     assert response.status_code == 200

@@ -70,7 +70,9 @@ def test_one_cron_with_logs(api, cron):
 def test_unknown_uid_is_404(api, cron):
     response = api.get("@crons/nope")
     assert response.status_code == 404
-    assert "No cron with uid 'nope'" in response.json()["error"]["message"]
+    error = response.json()
+    assert error["type"] == "NotFound"
+    assert error["message"].endswith("/@crons/nope")
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,8 @@ and nothing stored changed. Allowed means: the page answers, and an action
 does what it says.
 """
 
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
 from collective.cron.interfaces import ICronManager
 from plone.restapi.testing import RelativeSession
 from tests.security.helpers import PASSWORD
@@ -148,24 +150,97 @@ def test_rest_services(functional_portal, stored_cron, role, service):
         assert "boss" not in response.text
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("action", ["@pause", "@resume"])
-def test_rest_writes(functional_portal, stored_cron, role, action):
-    if action == "@resume":
-        getMultiAdapter((functional_portal, stored_cron), ICronManager).pause()
-        transaction.commit()
-    before = stored()
-    session = RelativeSession(functional_portal.absolute_url())
+# Every @crons service (restapi/services/crons/configure.zcml) but the reads
+# above: (method, path, JSON body). The cron "mine" runs as whoever saves it,
+# so a Site Administrator may change it; "boss" runs as the Zope Manager.
+REST_WRITES = {
+    "add": ("POST", "@crons", {"name": "mycronjob", "periodicity": "@hourly"}),
+    "edit": ("PATCH", "@crons/mine", {"periodicity": "@hourly"}),
+    "delete": ("DELETE", "@crons/mine", None),
+    "run now": ("POST", "@crons/mine/@run", None),
+    "pause": ("POST", "@crons/boss/@pause", {"reason": "x"}),
+    "resume": ("POST", "@crons/paused/@resume", None),
+    "delete logs": ("DELETE", "@crons/boss/@logs", None),
+    "crontab switch": ("PATCH", "@crons", {"activated": False}),
+    "import": (
+        "POST",
+        "@crons/@import",
+        {"xml": '<crons><cron uid="new" name="x" periodicity="@daily"/></crons>'},
+    ),
+}
+REST_READS = [
+    "@crons/@export",
+    "@crons/@audit",
+    "@crons/boss/@audit",
+    "@crons-explain?periodicity=@daily",
+]
+
+
+@pytest.fixture
+def rest_crons(functional_portal, stored_cron):
+    """Besides "boss": "mine" (runs as its saver) and "paused"."""
+    crontab = Crontab.load()
+    Cron(uid="mine", name="mycronjob", periodicity="@daily", crontab=crontab)
+    paused = Cron(uid="paused", name="mycronjob", periodicity="@daily", crontab=crontab)
+    crontab.save()
+    getMultiAdapter((functional_portal, paused), ICronManager).pause()
+    transaction.commit()
+
+
+def session_as(portal, role):
+    session = RelativeSession(portal.absolute_url())
     session.headers["Accept"] = "application/json"
     if role != "anonymous":
         session.auth = (role, PASSWORD)
-    response = session.post(f"@crons/boss/{action}", json={"reason": "x"})
-    session.close()
+    return session
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("action", sorted(REST_WRITES))
+def test_rest_writes(functional_portal, rest_crons, role, action):
+    method, path, body = REST_WRITES[action]
+    before = stored()
+    with session_as(functional_portal, role) as session:
+        response = session.request(method, path, json=body)
     if role in ALLOWED:
-        assert response.status_code == 200
+        assert response.status_code < 300, response.text
         assert stored() != before
     else:
         assert response.status_code == 401
+        assert stored() == before
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("service", REST_READS)
+def test_rest_reads(functional_portal, rest_crons, role, service):
+    with session_as(functional_portal, role) as session:
+        response = session.get(service)
+    if role in ALLOWED:
+        assert response.status_code == 200, response.text
+    else:
+        assert response.status_code == 401
+        assert "boss" not in response.text
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_controlpanel(functional_portal, rest_crons, role):
+    """Volto's Site Setup: listed and editable for who manages crons only."""
+    before = stored()
+    with session_as(functional_portal, role) as session:
+        listed = session.get("@controlpanels")
+        read = session.get("@controlpanels/cron-dashboard")
+        written = session.patch(
+            "@controlpanels/cron-dashboard", json={"activated": False}
+        )
+    if role in ALLOWED:
+        assert "cron-dashboard" in listed.text
+        assert read.json()["data"]["activated"] is True
+        assert written.status_code == 204, written.text
+        assert stored()["activated"] is False
+    else:
+        assert "cron-dashboard" not in listed.text
+        assert read.status_code == 401
+        assert written.status_code == 401
         assert stored() == before
 
 

@@ -377,7 +377,7 @@ ALERT_AFTER_MAX = 525_600  # minutes: a year
 
 def check_alert_after(value):
     """Minutes without an OK run before a "no success since" alert; None: off."""
-    return _whole("alert_after", value, 1, ALERT_AFTER_MAX, None, " minutes")
+    return whole_number("alert_after", value, 1, ALERT_AFTER_MAX, None, " minutes")
 
 
 PAUSE_AFTER_FAILURES_MAX = 100
@@ -385,14 +385,18 @@ PAUSE_AFTER_FAILURES_MAX = 100
 
 def check_pause_after_failures(value):
     """Consecutive failures that pause the cron; None: never."""
-    return _whole("pause_after_failures", value, 1, PAUSE_AFTER_FAILURES_MAX, None)
+    return whole_number(
+        "pause_after_failures", value, 1, PAUSE_AFTER_FAILURES_MAX, None
+    )
 
 
 RETRIES_MAX = 10
 RETRY_DELAY_MAX = 86_400  # seconds: a day
 
 
-def _whole(setting, value, low, high, default, unit=""):
+def whole_number(setting, value, low, high, default, unit=""):
+    """`value` (a number or its text) as an int from low to high; None or
+    '' give `default`; InvalidCron names anything else."""
     if value is None or value == "":
         return default
     number = value
@@ -414,12 +418,12 @@ def _whole(setting, value, low, high, default, unit=""):
 
 def check_retries(value):
     """How many times a failed run is tried again (0: never)."""
-    return _whole("retries", value, 0, RETRIES_MAX, 0)
+    return whole_number("retries", value, 0, RETRIES_MAX, 0)
 
 
 def check_retry_delay(value):
     """Seconds before the first retry; each next one waits twice as long."""
-    return _whole("retry_delay", value, 1, RETRY_DELAY_MAX, 60, " seconds")
+    return whole_number("retry_delay", value, 1, RETRY_DELAY_MAX, 60, " seconds")
 
 
 TIMEOUT_MAX = 7 * 86_400  # seconds: a week
@@ -427,4 +431,4 @@ TIMEOUT_MAX = 7 * 86_400  # seconds: a week
 
 def check_timeout(value):
     """Seconds a run may take before it is flagged overdue; None: no limit."""
-    return _whole("timeout", value, 1, TIMEOUT_MAX, None, " seconds")
+    return whole_number("timeout", value, 1, TIMEOUT_MAX, None, " seconds")

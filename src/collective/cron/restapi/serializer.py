@@ -1,6 +1,20 @@
-"""Crons, logs, jobs and workers as JSON-ready mappings."""
+"""Crons, logs, jobs and workers as JSON-ready mappings.
 
+`SerializeCronToJson` and `SerializeCronToJsonSummary` are plone.restapi
+serializers (ISerializeToJson / ISerializeToJsonSummary adapters on
+(ICron, request)): an integrator overrides them for its layer to add or hide
+keys of GET @crons.
+"""
+
+from collective.cron.interfaces import ICron
+from collective.cron.interfaces import IQueue
 from collective.cron.status import Status
+from plone.restapi.interfaces import ISerializeToJson
+from plone.restapi.interfaces import ISerializeToJsonSummary
+from zope.component import adapter
+from zope.component.hooks import getSite
+from zope.interface import Interface
+from zope.interface import implementer
 
 
 def iso(value):
@@ -43,6 +57,7 @@ def _paused_to_json(paused):
 
 
 def cron_to_json(cron, base_url, job=None, logs=True):
+    """Every setting (the 2.x dump), plus what the engine knows of the cron."""
     data = cron.dump(logs=False)
     tz = cron.tz
     data.update(
@@ -68,3 +83,35 @@ def worker_to_json(record, alive):
         alive=alive,
     )
     return data
+
+
+def audit_entry_to_json(entry):
+    data = dict(entry)
+    data["date"] = iso(entry["date"])
+    data["changes"] = [dict(change) for change in entry.get("changes") or ()]
+    return data
+
+
+@implementer(ISerializeToJson)
+@adapter(ICron, Interface)
+class SerializeCronToJson:
+    """One cron with its logs: GET @crons/UID, and the answer to writes."""
+
+    logs = True
+
+    def __init__(self, cron, request):
+        self.cron = cron
+        self.request = request
+
+    def __call__(self):
+        site = getSite()
+        job = IQueue(site).job(self.cron.uid)
+        return cron_to_json(self.cron, site.absolute_url(), job, logs=self.logs)
+
+
+@implementer(ISerializeToJsonSummary)
+@adapter(ICron, Interface)
+class SerializeCronToJsonSummary(SerializeCronToJson):
+    """One cron in the GET @crons listing: no logs, the newest in "last"."""
+
+    logs = False

@@ -1,0 +1,1 @@
+"""plone.restapi services of collective.cron."""

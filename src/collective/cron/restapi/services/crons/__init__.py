@@ -1,0 +1,1 @@
+"""The @crons services: one module per HTTP method."""
