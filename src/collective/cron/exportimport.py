@@ -16,6 +16,10 @@ imported. The whole document is checked before anything is saved: an error
 names the cron (uid, or position) and the problem, and changes nothing.
 """
 
+from collective.cron.audit import IMPORTED
+from collective.cron.audit import AuditTrail
+from collective.cron.audit import acting_as
+from collective.cron.audit import change
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
@@ -26,11 +30,14 @@ from collective.cron.settings import NAMES
 from collective.cron.validators import check_activated
 from lxml import etree
 from plone.base.interfaces.siteroot import IPloneSiteRoot
+from Products.GenericSetup.registry import _profile_registry
+from Products.GenericSetup.utils import _getProductPath
 from zope.component import adapter
 from zope.component import getMultiAdapter
 from zope.interface import implementer
 
 import json
+import os
 
 
 FILENAME = "crons.xml"
@@ -194,6 +201,13 @@ class CronsExportImporter:
             labels[element.get("uid")] = _label(position, element.get("uid"))
         self._check_run_as(crontab, before, labels)
         crontab.save()
+        # Each cron added, changed or removed has its entry (from save);
+        # this one says that an import happened, even one changing nothing.
+        AuditTrail(self.context).record(
+            IMPORTED,
+            name=FILENAME,
+            changes=[change("crons", len(before), len(crontab.crons))],
+        )
         self.crontab = crontab
         return crontab
 
@@ -224,10 +238,31 @@ def import_crons(context):
     if body is None:
         return  # import steps run for every profile: this one has no crons.xml
     site = context.getSite()
-    crontab = getMultiAdapter((site, Crontab()), IExportImporter).do_import(body)
+    with acting_as(importer_label(context)):
+        importer = getMultiAdapter((site, Crontab()), IExportImporter)
+        crontab = importer.do_import(body)
     context.getLogger("collective.cron").info(
         "Imported %s: %d crons", FILENAME, len(crontab.crons)
     )
+
+
+def importer_label(context):
+    """Who an import is, for the audit trail: "GenericSetup profile <id>"
+    (a tarball or snapshot when it comes from no profile)."""
+    path = getattr(context, "_profile_path", None)
+    if path:
+        wanted = os.path.realpath(path)
+        for info in _profile_registry.listProfileInfo():
+            where = info.get("path") or ""
+            if info.get("product"):
+                try:
+                    where = os.path.join(_getProductPath(info["product"]), where)
+                except (ImportError, AttributeError, KeyError):
+                    continue
+            if where and os.path.realpath(where) == wanted:
+                return f"GenericSetup profile {info['id']}"
+    kind = "snapshot" if "Snapshot" in type(context).__name__ else "tarball"
+    return f"GenericSetup {kind}"
 
 
 def export_crons(context):

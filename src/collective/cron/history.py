@@ -12,6 +12,9 @@ as the cron has no record here; the first write moves them here.
 from BTrees.OOBTree import OOBTree
 from collective.cron import clock
 from collective.cron.annotations import SiteStorage
+from collective.cron.audit import LOGS_DELETED
+from collective.cron.audit import AuditTrail
+from collective.cron.audit import change
 from collective.cron.crontab import Log
 from persistent import Persistent
 from ZODB.POSException import ConflictError
@@ -123,15 +126,28 @@ class History(SiteStorage):
         self.set(uid, [log, *current][:limit])
         return log
 
-    def delete(self, uid, positions):
-        """Delete the logs at these positions (0 is the newest)."""
+    def delete(self, uid, positions, name=None):
+        """Delete the logs at these positions (0 is the newest); recorded
+        in the audit trail (`name`: the cron's, looked up when not given)."""
         current = self.logs(uid) or []
         doomed = set(positions)
-        self.set(uid, [log for index, log in enumerate(current) if index not in doomed])
+        kept = [log for index, log in enumerate(current) if index not in doomed]
+        self.set(uid, kept)
+        if len(kept) != len(current):
+            self._audit(uid, name, len(current), len(kept))
 
-    def clear(self, uid):
-        """Delete all logs of the cron."""
+    def clear(self, uid, name=None):
+        """Delete all logs of the cron; recorded in the audit trail."""
+        current = self.logs(uid)
         self.set(uid, [])
+        if current is None or current:
+            # No record yet: the logs 2.x kept in the registry are gone too.
+            self._audit(uid, name, None if current is None else len(current), 0)
+
+    def _audit(self, uid, name, before, after):
+        AuditTrail(self.site).record(
+            LOGS_DELETED, uid=uid, name=name, changes=[change("logs", before, after)]
+        )
 
     def remove(self, uid):
         """Forget the cron (it was deleted)."""

@@ -7,6 +7,7 @@ for one cron and queues "Run now" jobs.
 
 from AccessControl import getSecurityManager
 from collective.cron import _
+from collective.cron import audit
 from collective.cron import clock
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
@@ -107,6 +108,7 @@ class CronManager:
                 signature=signature(cron),
                 environ=override,
             )
+            self._audit(audit.RUN_NOW, audit.run_now_changes(cron.environ, override))
             return True
         if not is_scheduled(cron):
             self.remove_jobs()
@@ -141,6 +143,7 @@ class CronManager:
             if until is None
             else self.cron.next_after(until - timedelta(microseconds=1)) or FOREVER
         )
+        changes = audit.pause_changes(job.paused, until, reason)
         self.queue.pause(
             job,
             {
@@ -151,6 +154,7 @@ class CronManager:
                 "resume_at": resume_at,
             },
         )
+        self._audit(audit.PAUSED, changes, who=by)
         return True
 
     def resume(self):
@@ -158,6 +162,7 @@ class CronManager:
         job = self.queue.job(self.cron.uid)
         if job is None or job.paused is None:
             return False
+        self._audit(audit.RESUMED, [audit.change("paused", True, False)])
         following = self.cron.next_after(clock.now())
         if following is None:  # manual only: no run to wait for
             job.paused = None
@@ -166,6 +171,11 @@ class CronManager:
             return True
         self.queue.resume(job, following, signature(self.cron))
         return True
+
+    def _audit(self, action, changes, who=None):
+        audit.AuditTrail(self.context).record(
+            action, uid=self.cron.uid, name=self.cron.name, changes=changes, who=who
+        )
 
     def synchronize(self, now=None):
         """Make the queue hold the job this cron should have; True if changed.

@@ -14,6 +14,10 @@ transactions that overlap conflict at commit, so Zope retries one of them).
 """
 
 from AccessControl import getSecurityManager
+from collective.cron.audit import LOGS_DELETED
+from collective.cron.audit import AuditTrail
+from collective.cron.audit import change
+from collective.cron.audit import settings_of
 from collective.cron.crontab import Cron
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
@@ -134,6 +138,11 @@ def _history():
     return History(site) if site is not None else None
 
 
+def _trail():
+    site = getSite()
+    return AuditTrail(site) if site is not None else None
+
+
 def _dumped_logs(cron):
     return tuple(log.dump() for log in cron.logs)
 
@@ -226,19 +235,24 @@ class CrontabRegistryManager:
         stored = crontab._stored
         if stored is None:
             # A crontab built in memory replaces the stored one (2.x behaviour).
-            previous = set(self._stored_uids())
+            previous = self._stored_texts()
+            was_activated = self.activated
             texts = self._stamp(texts, set(texts))
             self._write_crons(list(texts.values()))
             self._write_activated(crontab.activated)
             self._save_logs(texts, StoredState(crontab.activated, {}), set(), True)
-            self._forget(previous - set(texts))
+            self._forget(set(previous) - set(texts))
             crontab._stored = self._state(texts)
+            self._audit(previous, set(texts) | set(previous))
+            if was_activated != crontab.activated:
+                self._audit_switch()
             return None
         removed = set(stored.raw) - set(texts)
         changed = {
             uid for uid, text in texts.items() if not stored.unchanged(uid, text)
         }
         texts = self._stamp(texts, changed)
+        before = self._texts_before(stored, changed | removed)
         # New crons are appended in crontab order (changed is a set).
         self._apply(
             {uid: text for uid, text in texts.items() if uid in changed},
@@ -253,6 +267,9 @@ class CrontabRegistryManager:
         # Unchanged crons keep their stored text: 2.x data is not rewritten.
         raw = {uid: texts[uid] if uid in changed else stored.raw[uid] for uid in texts}
         crontab._stored = self._state(texts, raw)
+        self._audit(before, changed | removed)
+        if switched:
+            self._audit_switch()
         return None if switched else changed | removed
 
     def save_cron(self, cron):
@@ -267,9 +284,11 @@ class CrontabRegistryManager:
         changed = set() if stored.unchanged(cron.uid, text) else {cron.uid}
         texts = self._stamp({cron.uid: text}, changed)
         if changed:
+            before = self._texts_before(stored, changed)
             self._apply(texts, set(), stored)
             stored.raw[cron.uid] = texts[cron.uid]
             stored._canonical.pop(cron.uid, None)
+            self._audit(before, changed)
         self._save_logs(texts, stored, changed)
         stored.logs[cron.uid] = _dumped_logs(cron)
 
@@ -285,6 +304,41 @@ class CrontabRegistryManager:
                 cron.saved_by = login
                 stamped[uid] = cron.to_json(logs=False)
         return stamped
+
+    def _stored_texts(self):
+        """uid -> stored text, as the registry holds it now."""
+        return {uid: text for text in self.crons if (uid := _uid_of(text))}
+
+    def _texts_before(self, stored, uids):
+        """The stored text of these crons before this save: as loaded, else
+        (not loaded) as the registry holds it now."""
+        before = {uid: stored.raw[uid] for uid in uids if uid in stored.raw}
+        missing = set(uids) - set(before)
+        if missing:
+            current = self.registry.records[RECORD_CRONTAB].value or []
+            for text in self._select(current, missing):
+                before.setdefault(_uid_of(text), text)
+        return before
+
+    def _audit(self, before, uids):
+        """Record in the audit trail how these crons changed (added,
+        changed, removed), settings only."""
+        trail = _trail()
+        if trail is None or not uids:
+            return
+        crons = self.crontab.crons
+        # The crontab's order, then the removed crons.
+        ordered = [uid for uid in crons if uid in uids]
+        ordered += sorted(uid for uid in uids if uid not in crons)
+        for uid in ordered:
+            cron = crons.get(uid)
+            new = cron.dump(logs=False) if cron is not None else None
+            trail.record_cron(settings_of(before.get(uid)), new, uid=uid)
+
+    def _audit_switch(self):
+        trail = _trail()
+        if trail is not None:
+            trail.record_switch(self.crontab.activated)
 
     def _state(self, texts, raw=None):
         crons = self.crontab.crons
@@ -308,8 +362,24 @@ class CrontabRegistryManager:
                     history.set(uid, cron.logs)
                 continue
             legacy = uid in changed and logs and uid not in history
-            if legacy or logs != stored.logs.get(uid, ()):
+            before = stored.logs.get(uid, ())
+            if legacy or logs != before:
                 history.set(uid, cron.logs)
+                self._audit_deleted_logs(cron, before, logs)
+
+    def _audit_deleted_logs(self, cron, before, after):
+        """Logs taken out of `cron.logs` (none added: that would be a run
+        recorded through the Python API) are a deletion."""
+        deleted = [log for log in before if log not in after]
+        added = [log for log in after if log not in before]
+        trail = _trail()
+        if deleted and not added and trail is not None:
+            trail.record(
+                LOGS_DELETED,
+                uid=cron.uid,
+                name=cron.name,
+                changes=[change("logs", len(before), len(after))],
+            )
 
     def _forget(self, uids):
         if not uids:
@@ -318,9 +388,6 @@ class CrontabRegistryManager:
         if history is not None:
             for uid in uids:
                 history.remove(uid)
-
-    def _stored_uids(self):
-        return [uid for uid in map(_uid_of, self.crons) if uid]
 
     def _apply(self, changed, removed, stored):
         """Apply changed and removed crons to what the registry holds now."""

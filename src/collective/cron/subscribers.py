@@ -1,5 +1,7 @@
 """Event subscribers: every change of the crontab synchronises the queue."""
 
+from collective.cron.audit import AuditTrail
+from collective.cron.audit import settings_by_uid
 from collective.cron.crontab import Crontab
 from collective.cron.events import CrontabSynchronisationEvent
 from collective.cron.interfaces import ICrontabManager
@@ -31,4 +33,21 @@ def record_modified(event):
     """The crontab records were changed directly (registry.xml, @registry, ZMI)."""
     if event.record.__name__ not in (RECORD_CRONTAB, RECORD_ACTIVATED) or is_writing():
         return
+    _audit_record_edit(event)
     notify(CrontabSynchronisationEvent(Crontab.load()))
+
+
+def _audit_record_edit(event):
+    """Record a direct edit of the crontab records in the audit trail."""
+    try:
+        site = api.portal.get()
+    except CannotGetPortalError:
+        return
+    trail = AuditTrail(site)
+    old, new = event.oldValue, event.newValue
+    if event.record.__name__ == RECORD_ACTIVATED:
+        # None reads as on (the record's default).
+        if (old is None or bool(old)) != (new is None or bool(new)):
+            trail.record_switch(new is None or bool(new))
+        return
+    trail.record_crons(settings_by_uid(old), settings_by_uid(new))
