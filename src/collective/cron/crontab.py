@@ -26,11 +26,14 @@ from collective.cron.status import Status
 from datetime import datetime
 from plone.base.interfaces.siteroot import IPloneSiteRoot
 from zope.component import adapter
+from zope.deprecation import deprecate
 from zope.event import notify
 from zope.interface import implementer
 
 import json
 import uuid
+import warnings
+import zope.deferredimport
 
 
 __all__ = [
@@ -39,6 +42,7 @@ __all__ = [
     "InvalidCron",
     "Log",
     "NoSuchCron",
+    "ReadOnlyCrontab",
     "Runner",
     "Status",
 ]
@@ -53,6 +57,14 @@ SETTINGS = tuple(name for name in settings.NAMES if name != "saved_by")
 MAX_MESSAGES = 50
 MAX_MESSAGE_LENGTH = 4000
 MAX_DETAIL_LENGTH = 20000
+
+
+# 2.x's job function: glue over today's engine, warns when called.
+zope.deferredimport.define(runJob="collective.cron.utils:runJob")
+
+
+class ReadOnlyCrontab(Exception):
+    """A crontab loaded with read_only=True was asked to save."""
 
 
 def format_date(value):
@@ -292,6 +304,33 @@ class Cron:
         """The newest log, or None."""
         return self._logs[0] if self._logs else None
 
+    # 2.x accessors of the newest log (None, [] or '' before the first run).
+
+    @property
+    @deprecate("Cron.last_status is deprecated: use cron.last.status.")
+    def last_status(self):
+        return self.last.status if self.last is not None else None
+
+    @property
+    @deprecate("Cron.last_date is deprecated: use cron.last.date (aware UTC).")
+    def last_date(self):
+        return self.last.date if self.last is not None else None
+
+    @property
+    @deprecate("Cron.last_messages is deprecated: use cron.last.messages.")
+    def last_messages(self):
+        return list(self.last.messages) if self.last is not None else []
+
+    @property
+    @deprecate("Cron.slast is deprecated: use cron.last.sdate.")
+    def slast(self):
+        return self.last.sdate if self.last is not None else ""
+
+    @property
+    @deprecate("Cron.slast_date is deprecated: use cron.last.sdate.")
+    def slast_date(self):
+        return self.last.sdate if self.last is not None else ""
+
     # -- crontab ------------------------------------------------------------
 
     @property
@@ -415,13 +454,33 @@ class Cron:
         return cron
 
 
+def _crons_of(data):
+    """(crons, activated or None) from the shapes Crontab.load accepts."""
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except ValueError as error:
+            raise InvalidCron("crontab", data, f"is not valid JSON ({error})")
+    if isinstance(data, dict):
+        if isinstance(data.get("crons"), list):  # Crontab.dump()
+            return data["crons"], data.get("activated")
+        return list(data.values()), None  # 2.x: uid -> cron
+    if not isinstance(data, (list, tuple)):
+        raise InvalidCron(
+            "crontab", data, "must be a list of crons (JSON texts or mappings)"
+        )
+    return data, None
+
+
 @implementer(ICrontab)
 class Crontab:
     """All crons of a site (ordered by insertion, keyed by uid) and the switch."""
 
-    def __init__(self, crons=None, activated=True):
+    def __init__(self, crons=None, activated=True, read_only=False):
         self.crons = OrderedDict()
         self.activated = activated
+        # True: save() and save_cron() raise ReadOnlyCrontab (2.x's flag).
+        self.read_only = read_only
         # Stored crons that break a rule, set aside by load(strict=False):
         # InvalidCron errors naming them; their stored text is left alone.
         self.broken = []
@@ -443,11 +502,23 @@ class Crontab:
         return ICrontabRegistryManager(self)
 
     @classmethod
-    def load(cls, data=None, activated=None, uids=None, logs=True, strict=True):
+    def load(
+        cls,
+        data=None,
+        activated=None,
+        uids=None,
+        logs=True,
+        strict=True,
+        read_only=False,
+        sdata=None,
+    ):
         """The crontab stored in the site registry, or built from `data`.
 
         `data` is a list of crons as JSON texts or mappings (the registry
-        format of 2.x); a bad cron raises InvalidCron naming it.
+        format of 2.x), a crontab's dump(), a mapping uid -> cron (2.x), or
+        any of these as JSON text; a bad cron raises InvalidCron naming it.
+        `read_only=True`: saving the crontab raises ReadOnlyCrontab.
+        `sdata` is 2.x's name of `data` (deprecated).
         `uids` loads only these crons from the registry (a job needs one cron,
         not 10,000); saving such a crontab writes and deletes only them.
         `logs=False` skips reading the run history (for settings only).
@@ -455,11 +526,25 @@ class Crontab:
         a rule added after they were saved, instead of raising: views and
         workers keep working with the other crons.
         """
+        if sdata is not None:
+            warnings.warn(
+                "Crontab.load(sdata=...) is deprecated: use Crontab.load(data=...).",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            data = sdata if data is None else data
+        if isinstance(data, Crontab):
+            return data
         if data is None:
-            crontab = cls()
+            crontab = cls(read_only=read_only)
             crontab.manager.load(uids=uids, logs=logs, strict=strict)
             return crontab
-        crontab = cls(activated=True if activated is None else activated)
+        data, dumped_activated = _crons_of(data)
+        if activated is None:
+            activated = dumped_activated
+        crontab = cls(
+            activated=True if activated is None else activated, read_only=read_only
+        )
         for position, item in enumerate(data, start=1):
             try:
                 Cron.load(item, crontab=crontab)

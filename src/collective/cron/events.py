@@ -2,6 +2,7 @@
 
 from collective.cron import interfaces
 from collective.cron.status import Status
+from zope.deprecation import deprecate
 from zope.interface import alsoProvides
 from zope.interface import implementer
 from zope.interface.interfaces import ObjectEvent
@@ -14,6 +15,12 @@ class ModifiedCrontabEvent:
     def __init__(self, crontab, uids=None):
         self.crontab = crontab
         self.uids = uids
+
+    @property
+    @deprecate("ModifiedCrontabEvent.object is deprecated: use event.crontab.")
+    def object(self):
+        """2.x's name of the crontab (its event was an object event)."""
+        return self.crontab
 
 
 @implementer(interfaces.ICrontabSynchronisationEvent)

@@ -12,6 +12,8 @@ from zope.interface import Interface
 from zope.interface.interfaces import IObjectEvent
 from zope.publisher.interfaces.browser import IDefaultBrowserLayer
 
+import zope.deferredimport
+
 
 class ICollectiveCronLayer(IDefaultBrowserLayer):
     """Browser layer active on sites where collective.cron is installed."""
@@ -178,7 +180,9 @@ class ICrontabRegistryManager(Interface):
 
     activated = Attribute("The stored global switch.")
     crons = Attribute("The stored list of JSON strings, one per cron.")
-    read_only = Attribute("When true, save is a no-op.")
+    read_only = Attribute(
+        "The crontab's read_only: when true, save() raises ReadOnlyCrontab."
+    )
 
     def load(uids=None, logs=True, strict=True):
         """Fill the adapted crontab from the registry.
@@ -206,15 +210,20 @@ class IJobRunner(Interface):
 class ICronManager(Interface):
     """Keeps one cron's job in the queue. Adapts (site, cron)."""
 
-    def register_job(force=False, environ=None):
-        """Queue the cron's next run (force: a run due now, with `environ`
-        merged over the cron's for that run only). True if queued."""
+    def register_job(begin_after=None, force=False, environ=None):
+        """Queue the cron's next run, or one due at `begin_after` (force: a
+        run due now or at `begin_after` even for an inactive cron, with
+        `environ` merged over the cron's for that run only). True if queued."""
 
     def remove_jobs():
         """Remove the cron's pending jobs."""
 
     def synchronize(now=None):
         """Make the queue hold the cron's one job, at its next fire time."""
+
+    def register_or_remove(force=False):
+        """2.x, deprecated: synchronize() (force: register_job(force=True));
+        returns (scheduled, result)."""
 
     def pause(until=None, reason="", by=None):
         """Pause the cron until `until` (None: until resumed); its runs
@@ -353,3 +362,23 @@ class IFinishedCronJobEvent(IObjectEvent):
 class ICronJobFailedEvent(IFinishedCronJobEvent):
     """A cron job finished with FAILURE (the same event object also
     provides IFinishedCronJobEvent)."""
+
+
+# collective.cron 2.x names, kept for add-ons written for 2.x: each warns
+# (DeprecationWarning) with its 3.x spelling. docs/migration.md lists them.
+zope.deferredimport.deprecated(
+    "Use collective.cron.interfaces.ICollectiveCronLayer.",
+    ILayer="collective.cron.interfaces:ICollectiveCronLayer",
+)
+zope.deferredimport.deprecated(
+    "Use collective.cron.errors.InvalidCron.",
+    InvalidCron="collective.cron.errors:InvalidCron",
+)
+zope.deferredimport.deprecated(
+    "Use collective.cron.errors.InvalidPeriodicity.",
+    CronFormatError="collective.cron.errors:InvalidPeriodicity",
+)
+zope.deferredimport.deprecated(
+    "Use collective.cron.status.Status (FAILURE 0, OK 1, WARN 2, NOTRUN 3).",
+    job_status="collective.cron.utils:_job_status",
+)

@@ -22,6 +22,7 @@ from datetime import datetime
 from datetime import timedelta
 from plone.base.interfaces.siteroot import IPloneSiteRoot
 from zope.component import adapter
+from zope.deprecation import deprecate
 from zope.interface import implementer
 
 
@@ -64,6 +65,13 @@ def check_pause(until, reason, now):
     return until, reason.strip()
 
 
+def check_begin_after(value):
+    """`value` as an aware UTC datetime; InvalidCron naming anything else."""
+    if not isinstance(value, datetime):
+        raise InvalidCron("begin_after", value, _("is not a date and time"))
+    return clock.as_utc(value)
+
+
 def current_login():
     user = getSecurityManager().getUser()
     return user.getUserName() if user is not None else None
@@ -89,21 +97,26 @@ class CronManager:
         self.cron = cron
         self.queue = IQueue(context)
 
-    def register_job(self, force=False, environ=None):
+    def register_job(self, begin_after=None, force=False, environ=None):
         """Queue the next run; force: a run due now, even for an inactive cron.
 
+        `begin_after` (a datetime, 2.x's first argument): the run is due then
+        instead of at the next fire time, until a synchronisation (a save)
+        puts the job back on the schedule; forced, it stays until it runs.
         `environ` (with force): a JSON object merged over the cron's environ
         for that run only, and recorded in its log; InvalidCron names a bad
         one. Returns True when a job is queued. "Run now" during a run queues
         a run for right after it.
         """
         cron = self.cron
+        if begin_after is not None:
+            begin_after = check_begin_after(begin_after)
         if force:
             override = check_environ(environ) if environ else None
             History(self.context).ensure(cron.uid, cron.logs)
             self.queue.schedule(
                 cron.uid,
-                clock.now(),
+                begin_after or clock.now(),
                 forced=True,
                 signature=signature(cron),
                 environ=override,
@@ -113,7 +126,7 @@ class CronManager:
         if not is_scheduled(cron):
             self.remove_jobs()
             return False
-        due = cron.next
+        due = begin_after or cron.next
         if due is None:
             self.remove_jobs()
             return False
@@ -222,7 +235,17 @@ class CronManager:
         job.signature = signature(self.cron)
         return True
 
-    register_or_remove = synchronize  # the 2.x name
+    @deprecate(
+        "CronManager.register_or_remove is deprecated: use synchronize(), or "
+        "register_job(force=True) for a run now."
+    )
+    def register_or_remove(self, force=False):
+        """2.x: (scheduled, result): queue or drop the cron's job as its
+        activation asks; `force` queues a run now for a scheduled cron."""
+        scheduled = is_scheduled(self.cron)
+        if scheduled and force:
+            return scheduled, self.register_job(force=True)
+        return scheduled, self.synchronize()
 
 
 @implementer(ICrontabManager)

@@ -19,6 +19,7 @@ from collective.cron.audit import AuditTrail
 from collective.cron.audit import change
 from collective.cron.audit import settings_of
 from collective.cron.crontab import Cron
+from collective.cron.crontab import ReadOnlyCrontab
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
@@ -154,7 +155,23 @@ class CrontabRegistryManager:
 
     def __init__(self, crontab):
         self.crontab = crontab
-        self.read_only = False
+
+    @property
+    def read_only(self):
+        """The crontab's read_only flag (Crontab.load(read_only=True)): saving
+        such a crontab raises ReadOnlyCrontab."""
+        return bool(getattr(self.crontab, "read_only", False))
+
+    @read_only.setter
+    def read_only(self, value):
+        self.crontab.read_only = bool(value)
+
+    def _refuse_read_only(self):
+        if self.read_only:
+            raise ReadOnlyCrontab(
+                "This crontab was loaded read-only (Crontab.load(read_only=True)): "
+                "saving it is refused; load it without read_only to change crons"
+            )
 
     @property
     def registry(self):
@@ -227,11 +244,10 @@ class CrontabRegistryManager:
         None means "maybe all": the crontab was not loaded, or the global
         switch changed.
         """
+        self._refuse_read_only()
         crontab = self.crontab
         # Serialise all first: a bad cron raises before anything is written.
         texts = {uid: cron.to_json(logs=False) for uid, cron in crontab.crons.items()}
-        if self.read_only:
-            return set()
         stored = crontab._stored
         if stored is None:
             # A crontab built in memory replaces the stored one (2.x behaviour).
@@ -274,9 +290,8 @@ class CrontabRegistryManager:
 
     def save_cron(self, cron):
         """Store one cron (added or changed); leave every other cron as stored."""
+        self._refuse_read_only()
         text = cron.to_json(logs=False)
-        if self.read_only:
-            return
         crontab = self.crontab
         stored = crontab._stored
         if stored is None:

@@ -4,14 +4,46 @@ The layer names are part of the public API: other test suites import them.
 """
 
 from collective.cron import clock
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.interfaces import ICronManager
+from collective.cron.interfaces import ICrontabManager
+from collective.cron.interfaces import IQueue
 from plone.app.contenttypes.testing import PLONE_APP_CONTENTTYPES_FIXTURE
-from plone.app.testing import FunctionalTesting
-from plone.app.testing import IntegrationTesting
 from plone.app.testing import PloneSandboxLayer
 from plone.app.testing import applyProfile
 from plone.testing.zope import WSGI_SERVER_FIXTURE
+from zope.component import getMultiAdapter
 
 import collective.cron
+import plone.app.testing
+import zope.deferredimport
+
+
+# What 2.x test modules imported from here: plone.app.testing's names, and the
+# manager user of plone.app.async's layers (gone: the site owner logs in).
+zope.deferredimport.deprecatedFrom(
+    "Import it from plone.app.testing.",
+    "plone.app.testing",
+    "SITE_OWNER_NAME",
+    "SITE_OWNER_PASSWORD",
+    "TEST_USER_ID",
+    "TEST_USER_NAME",
+    "TEST_USER_PASSWORD",
+    "TEST_USER_ROLES",
+    "setRoles",
+)
+zope.deferredimport.deprecated(
+    "2.x's plone.app.async manager user is gone: use "
+    "plone.app.testing.SITE_OWNER_NAME and SITE_OWNER_PASSWORD.",
+    PLONE_MANAGER_NAME="plone.app.testing:SITE_OWNER_NAME",
+    PLONE_MANAGER_PASSWORD="plone.app.testing:SITE_OWNER_PASSWORD",
+)
+zope.deferredimport.deprecated(
+    "Use plone.testing.zope.Browser(layer['app']) (2.x's Browser.new is gone: "
+    "add an Authorization header and open the URL).",
+    Browser="plone.testing.zope:Browser",
+)
 
 
 def set_now(value):
@@ -60,6 +92,44 @@ class CollectiveCronLayer(PloneSandboxLayer):
 
 
 COLLECTIVE_CRON_FIXTURE = CollectiveCronLayer()
+
+# Per-test resources 2.x's layers offered (layer["crontab"] and so on).
+LEGACY_RESOURCES = ("cron", "crontab", "cron_manager", "crontab_manager", "queue")
+
+
+class CronResources:
+    """Puts 2.x's per-test resources on the layer, for test suites written
+    for 2.x: `cron` (a cron "testcron", every minute), `crontab` (a crontab
+    holding it, not saved: `layer["crontab"].save()` makes it the site's),
+    `cron_manager` and `crontab_manager` (their ICronManager and
+    ICrontabManager) and `queue` (the site's IQueue)."""
+
+    defaultBases = (COLLECTIVE_CRON_FIXTURE,)
+
+    def testSetUp(self):
+        super().testSetUp()
+        portal = self["portal"]
+        cron = Cron(name="testcron", activated=True, periodicity="*/1 * * * *")
+        crontab = Crontab.load([cron])
+        self["cron"] = cron
+        self["crontab"] = crontab
+        self["cron_manager"] = getMultiAdapter((portal, cron), ICronManager)
+        self["crontab_manager"] = getMultiAdapter((portal, crontab), ICrontabManager)
+        self["queue"] = IQueue(portal)
+
+    def testTearDown(self):
+        for key in LEGACY_RESOURCES:
+            del self[key]
+        super().testTearDown()
+
+
+class IntegrationTesting(CronResources, plone.app.testing.IntegrationTesting):
+    """plone.app.testing's integration layer with the resources above."""
+
+
+class FunctionalTesting(CronResources, plone.app.testing.FunctionalTesting):
+    """plone.app.testing's functional layer with the resources above."""
+
 
 COLLECTIVE_CRON_INTEGRATION_TESTING = IntegrationTesting(
     bases=(COLLECTIVE_CRON_FIXTURE,),

@@ -3,6 +3,7 @@
 from collective.cron import _
 from collective.cron import clock
 from collective.cron.browser.base import CronViewBase
+from collective.cron.browser.legacy import DashboardPaths
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
 from collective.cron.health import overdue_grace
@@ -20,7 +21,7 @@ BATCH_SIZE = 50
 ROW_ACTIONS = ("run", "pause", "resume", "activate", "deactivate")
 
 
-class CronDashboard(CronViewBase):
+class CronDashboard(DashboardPaths, CronViewBase):
     template = ViewPageTemplateFile("templates/dashboard.pt")
 
     def __call__(self):
