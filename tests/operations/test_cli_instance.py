@@ -1,0 +1,186 @@
+"""The installed `collective-cron` script against a real FileStorage instance,
+in subprocesses: what a container entry point, a systemd unit or a CI job runs.
+
+The instance is configured as a worker (`worker on`), yet the script never
+starts one: `status` finds no worker alive.
+"""
+
+from pathlib import Path
+from tests.support.instances import BIN
+from tests.support.instances import REPO
+from tests.support.instances import Instance
+
+import json
+import os
+import pytest
+import subprocess
+
+
+pytestmark = pytest.mark.slow
+
+SCRIPT = BIN / "collective-cron"
+
+CRONS_XML = """<?xml version="1.0" encoding="UTF-8"?>
+<crons>
+  <cron uid="beat" name="collective.cron.tasks.heartbeat" periodicity="*/5 * * * *"
+        activated="True">
+    <environ><![CDATA[ {"message": "all is well"} ]]></environ>
+  </cron>
+  <cron uid="pack" name="collective.cron.tasks.zodb-pack" periodicity="@manual"
+        activated="True">
+    <environ><![CDATA[ {"days": 0} ]]></environ>
+  </cron>
+  <cron uid="bad-pack" name="collective.cron.tasks.zodb-pack" periodicity="@manual"
+        activated="True">
+    <environ><![CDATA[ {"days": -1} ]]></environ>
+  </cron>
+</crons>
+"""
+
+BLOAT = """
+import transaction
+site = app.Plone
+for size in range(6):
+    site._bloat = b"x" * 1_000_000 + bytes([size])  # a new revision each time
+    transaction.commit()
+del site._bloat
+transaction.commit()
+app._p_jar.db().close()
+"""
+
+
+def cli(instance, *argv, stdin=None):
+    """(exit code, stdout, stderr) of the script run on `instance`."""
+    result = subprocess.run(
+        [str(SCRIPT), "-C", str(instance.directory / "etc" / "zope.conf"), *argv],
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+        timeout=300,
+    )
+    return result.returncode, result.stdout, result.stderr
+
+
+@pytest.fixture(scope="module")
+def instance(tmp_path_factory):
+    instance = Instance(tmp_path_factory.mktemp("cli"), product_config={"worker": "on"})
+    instance.create_site()
+    return instance
+
+
+@pytest.fixture(scope="module")
+def imported(instance, tmp_path_factory):
+    path = tmp_path_factory.mktemp("xml") / "crons.xml"
+    path.write_text(CRONS_XML)
+    code, out, err = cli(instance, "import", "--dry-run", str(path))
+    assert code == 0, err
+    assert "+ beat: added (collective.cron.tasks.heartbeat, */5 * * * *)" in out
+    assert json.loads(cli(instance, "list", "--json")[1]) == []
+    code, out, err = cli(instance, "import", str(path))
+    assert code == 0, err
+    return instance
+
+
+def test_list_run_show_and_export(imported):
+    code, out, err = cli(imported, "list", "--json")
+    rows = {row["uid"]: row for row in json.loads(out)}
+    assert sorted(rows) == ["bad-pack", "beat", "pack"]
+    assert rows["beat"]["schedule"] == "Every fifth minute of every hour"
+    assert rows["pack"]["schedule"] == "Manual only: runs when someone runs it"
+
+    code, out, err = cli(imported, "run", "beat")
+    assert code == 0, err
+    assert " OK in " in out and "all is well: cron beat of /Plone ran at" in out
+    code, out, err = cli(imported, "show", "beat")
+    assert code == 0 and "Logs (1, newest first):" in out
+    assert "all is well" in out
+
+    code, out, err = cli(imported, "export")
+    assert code == 0
+    assert '<cron uid="beat" name="collective.cron.tasks.heartbeat"' in out
+
+
+def test_a_task_with_a_bad_environ_fails_naming_it_exit_1(imported):
+    code, out, err = cli(imported, "run", "bad-pack")
+    assert code == 1
+    assert "FAILURE" in out
+    assert "Invalid environ days -1: must be between 0 and 36500" in out
+
+
+def test_pack_shrinks_the_filestorage(imported):
+    data_fs = imported.directory / "var" / "Data.fs"
+    imported.zconsole(_script(imported, BLOAT))
+    bloated = data_fs.stat().st_size
+    code, out, err = cli(imported, "run", "pack")
+    assert code == 0, out + err
+    assert "Packed the database 'main' keeping 0 day(s) of history" in out
+    assert data_fs.stat().st_size < bloated - 5_000_000
+
+
+def test_pause_and_resume_from_the_shell(imported):
+    code, out, err = cli(imported, "pause", "beat", "--reason", "deploy")
+    assert (code, out) == (0, "Cron beat paused until resumed\n"), err
+    code, out, err = cli(imported, "show", "beat", "--json")
+    assert code == 0, err
+    show = json.loads(out)
+    assert show["job"]["paused"]["reason"] == "deploy"
+    assert show["job"]["paused"]["by"].endswith("(collective-cron)")
+    assert cli(imported, "resume", "beat")[0] == 0
+
+
+def test_status_is_unhealthy_without_workers_and_the_script_starts_none(imported):
+    code, out, err = cli(imported, "status")
+    assert code == 1
+    assert "workers alive: 0" in out and "no worker is alive" in out
+    report = json.loads(cli(imported, "status", "--json")[1])
+    assert report["workers"] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "error"),
+    [
+        (("run", "nope"), "no cron with uid 'nope' in this site"),
+        (("--site", "/nope", "list"), "no Plone site at '/nope' (sites: /Plone)"),
+        (("import", "/no/such.xml"), "cannot read '/no/such.xml'"),
+    ],
+)
+def test_errors_are_one_line_exit_2(imported, argv, error):
+    code, out, err = cli(imported, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith(f"collective-cron: error: {error}")
+    assert err.count("\n") == 1
+
+
+def test_a_missing_zope_conf_is_named(tmp_path):
+    result = subprocess.run(
+        [str(SCRIPT), "-C", str(tmp_path / "zope.conf"), "list"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"collective-cron: error: no zope.conf at {str(tmp_path / 'zope.conf')!r} "
+        "(use -C PATH)\n"
+    )
+
+
+def test_several_sites_need_site(tmp_path):
+    instance = Instance(tmp_path / "two")
+    instance.create_site()
+    instance.zconsole(
+        str(REPO / "scripts" / "create_site.py"),
+        {"SITE_ID": "Second", "CREATE_DEMO_CRON": "0"},
+    )
+    code, out, err = cli(instance, "list")
+    assert code == 2
+    assert "several Plone sites (/Plone, /Second): choose one with --site" in err
+    code, out, err = cli(instance, "--site", "/Second", "list")
+    assert (code, out) == (0, "No crons.\n")
+
+
+def _script(instance, body):
+    path = Path(instance.directory) / "script.py"
+    path.write_text(body)
+    return str(path)
