@@ -87,3 +87,23 @@ def test_register_job_begin_after_forced_survives_a_save(portal, saved):
     crontab.save()  # synchronises the cron's job
     [job] = IQueue(portal).jobs
     assert (job.begin_after, job.forced) == (when, True)
+
+
+# What collective.cron 2.x (Python 2 json.dumps) left in the registry.
+CRON_2X = (
+    '{"uid": "1fd5b1c0f1d211e1", "name": "mycronjob", "user": null, '
+    '"activated": true, "periodicity": "*/1 * * * *", "logs_limit": 25, '
+    '"logs": [{"date": "2008-01-01 02:04:00", "status": 1, "messages": []}], '
+    '"environ": {"foo": "bar"}}'
+)
+
+
+def test_reinstalling_keeps_2x_records(portal, setup_tool):
+    """Installing 3.x on a migrated 2.x site keeps its crontab records."""
+    api.portal.set_registry_record(RECORD_CRONTAB, [CRON_2X])
+    setup_tool.runImportStepFromProfile(
+        "profile-collective.cron:default", "plone.app.registry"
+    )
+    assert api.portal.get_registry_record(RECORD_CRONTAB) == [CRON_2X]
+    cron = Crontab.load().by_uid("1fd5b1c0f1d211e1")
+    assert (cron.environ, cron.last.status) == ({"foo": "bar"}, 1)
