@@ -223,3 +223,32 @@ def test_glue_functions_warn():
     when = datetime(2008, 1, 1, 1, 3)
     with pytest.warns(DeprecationWarning, match="site_timezone"):
         assert utils.to_local(when) == when.replace(tzinfo=UTC)
+
+
+def test_su_plone_warns_and_switches_user(portal):
+    from AccessControl import getSecurityManager
+    from collective.cron import utils
+    from collective.cron.job import UserMissing
+
+    app = portal.getPhysicalRoot()
+    with pytest.warns(DeprecationWarning, match="adopt_user"):
+        user = utils.su_plone(app, portal, ["nobody", "admin"])
+    assert getSecurityManager().getUser().getUserName() == "admin" == user.getUserName()
+    with pytest.warns(DeprecationWarning), pytest.raises(UserMissing, match="nobody"):
+        utils.su_plone(app, portal, ["nobody"])
+
+
+def test_run_job_and_register_or_remove_warn(portal):
+    from collective.cron.crontab import runJob
+    from collective.cron.interfaces import ICronManager
+    from zope.component import getMultiAdapter
+
+    crontab = Crontab()
+    cron = Cron(name="nothing-by-this-name", periodicity="@daily", crontab=crontab)
+    crontab.save()
+    with pytest.warns(DeprecationWarning, match=r"register_job\(force=True\)"):
+        status, messages, uid, path = runJob(portal, cron)
+    assert (status, uid, path) == (3, cron.uid, ("", "plone"))
+    manager = getMultiAdapter((portal, cron), ICronManager)
+    with pytest.warns(DeprecationWarning, match=r"use synchronize\(\)"):
+        assert manager.register_or_remove() == (True, False)
