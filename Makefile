@@ -43,11 +43,11 @@ $(BIN)/python:
 
 $(INSTALL_STAMP): $(BIN)/python pyproject.toml constraints.txt
 	@echo "Installing Plone 6.2 and collective.cron into $(VENV) (first time: a few minutes)"
-	$(PIP_INSTALL) -e ".[test]" ruff i18ndude
+	$(PIP_INSTALL) -e ".[test,docs]" ruff i18ndude
 	@touch $@
 
 .PHONY: install
-install: $(INSTALL_STAMP) ## Create .venv and install Plone, collective.cron and test tools
+install: $(INSTALL_STAMP) ## Create .venv and install Plone, collective.cron, test and docs tools
 
 $(INSTANCE)/etc/zope.conf: etc/zope.conf.in
 	@mkdir -p $(INSTANCE)/etc $(INSTANCE)/var/log $(INSTANCE)/var/cache \
@@ -119,6 +119,11 @@ bench: install ## Run the benchmarks (bench/, about 8 minutes) and print one tab
 	$(PIP_INSTALL) -e ".[test,bench]"
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
+.PHONY: docs
+docs: install ## Build the docs site into docs/_build/html (Sphinx, warnings are errors)
+	$(BIN)/sphinx-build -W --keep-going -E -q -b html docs docs/_build/html
+	@printf "$(GREEN)Docs: docs/_build/html/index.html$(RESET)\n"
+
 .PHONY: lint
 lint: install ## Check code style (ruff) and the module layers (import-linter)
 	$(BIN)/ruff check src tests scripts bench
@@ -140,5 +145,5 @@ i18n: install ## Extract messages, update the .po files, compile the .mo files
 
 .PHONY: clean
 clean: ## Remove .venv, the instance (and its database) and caches
-	rm -rf $(VENV) $(INSTANCE) test-artifacts .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(INSTANCE) test-artifacts docs/_build .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

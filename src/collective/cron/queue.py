@@ -7,6 +7,7 @@ time.
 
 What a run writes is therefore small and independent of the number of crons,
 and runs of different crons never conflict:
+
 - the claim changes the Job alone: two workers claiming different jobs never
   conflict, two claiming the same job conflict on that object (one gets a
   ConflictError and moves on);
