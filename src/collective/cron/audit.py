@@ -316,14 +316,23 @@ def secret_keys():
     return tuple(_registry_value(SECRET_KEYS_RECORD, DEFAULT_SECRET_KEYS))
 
 
-def _public(entry):
+def _stored(entry):
+    """An entry as stored: JSON text. BTrees' conflict resolution compares
+    the values of a bucket, and texts compare where mappings cannot."""
+    return json.dumps(
+        dict(entry, date=entry["date"].isoformat()), sort_keys=True, ensure_ascii=False
+    )
+
+
+def _public(text):
+    entry = json.loads(text)
     return {
-        "date": entry["date"],
+        "date": datetime.fromisoformat(entry["date"]),
         "who": entry["who"],
         "uid": entry["uid"],
         "name": entry["name"],
         "action": entry["action"],
-        "changes": [dict(item) for item in entry["changes"]],
+        "changes": entry["changes"],
     }
 
 
@@ -390,10 +399,10 @@ class AuditTrail(SiteStorage):
         key = _key(date)
         while key in tree:  # another process's entry of the same instant
             key += 1
-        tree[key] = entry
+        tree[key] = text = _stored(entry)
         storage.length.change(1)
         self._trim(storage)
-        return _public(entry)
+        return _public(text)
 
     def record_cron(self, old, new, uid=None, name=None):
         """Record a cron added (old None), removed (new None) or changed,
@@ -446,7 +455,11 @@ class AuditTrail(SiteStorage):
         length = min(count, audit_size())
         if uid is None:
             return Entries(values, length)
+        # Each entry names its cron; the JSON is read for those that may match.
+        needle = json.dumps(uid, ensure_ascii=False)
         mine = [
-            entry for entry in values[count - length : count] if entry.get("uid") == uid
+            text
+            for text in values[count - length : count]
+            if needle in text and json.loads(text).get("uid") == uid
         ]
         return Entries(mine, len(mine))

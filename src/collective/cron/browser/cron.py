@@ -3,7 +3,9 @@
 from collective.cron import _
 from collective.cron import clock
 from collective.cron.alerts import recipients_of
+from collective.cron.audit import AuditTrail
 from collective.cron.browser.base import CronViewBase
+from collective.cron.browser.changes import ChangesMixin
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICronManager
@@ -21,9 +23,10 @@ import json
 
 
 LOGS_PER_PAGE = 10
+CHANGES_ON_PAGE = 10
 
 
-class CronPage(CronViewBase):
+class CronPage(ChangesMixin, CronViewBase):
     template = ViewPageTemplateFile("templates/cron.pt")
 
     def __call__(self):
@@ -124,7 +127,7 @@ class CronPage(CronViewBase):
             positions = []
         if positions:
             self._history_ready()
-            History(self.context).delete(self.cron.uid, positions)
+            History(self.context).delete(self.cron.uid, positions, name=self.cron.name)
             self.message(_("Selected logs have been deleted"))
         else:
             self.message(_("Select the logs to delete."), "warning")
@@ -135,7 +138,7 @@ class CronPage(CronViewBase):
         if not self.request.form.get("alllogs_to_delete"):
             self.message(_("Tick the box to confirm that all logs go."), "warning")
             return self.request.response.redirect(self.cron_url(self.cron))
-        History(self.context).clear(self.cron.uid)
+        History(self.context).clear(self.cron.uid, name=self.cron.name)
         self.message(_("All logs have been deleted"))
         return self.request.response.redirect(self.cron_url(self.cron))
 
@@ -207,6 +210,11 @@ class CronPage(CronViewBase):
         return ", ".join(recipients_of(self.cron)) or translate(
             _("nobody: set the site's sender address"), context=self.request
         )
+
+    def cron_changes(self):
+        """This cron's newest entries of the audit trail, and how many it has."""
+        entries = AuditTrail(self.context).entries(uid=self.cron.uid)
+        return list(self.change_rows(entries[:CHANGES_ON_PAGE])), len(entries)
 
     @property
     def effective_timezone(self):
