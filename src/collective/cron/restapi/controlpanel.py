@@ -50,7 +50,7 @@ class ICronControlpanel(IControlpanel):
 class CronControlpanel(RegistryConfigletPanel):
     schema = ICronControlpanelSettings
     schema_prefix = "collective.cron"
-    configlet_id = "CronDashboard"
+    configlet_id = "CCronSettings"  # its 2.x id (profiles/default/controlpanel.xml)
     configlet_category_id = "Products"
 
 
