@@ -1,6 +1,7 @@
 """Pause and resume a cron: until a time or until resumed, with a reason;
 automatic pause after failures in a row. Time moves with set_now."""
 
+from collective.cron.audit import AuditTrail
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
@@ -161,6 +162,13 @@ def test_paused_after_failures_in_a_row(site, recording):
         "paused after 3 failed runs in a row",
         "collective.cron",
     )
+    [entry] = AuditTrail(site).entries(cron.uid)[:1]
+    assert (entry["action"], entry["who"]) == ("paused", "system")
+    assert {
+        "field": "paused_reason",
+        "old": "",
+        "new": "paused after 3 failed runs in a row",
+    } in entry["changes"]
     assert runs_at(site, 120) == []
 
 

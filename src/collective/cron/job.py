@@ -12,6 +12,7 @@ committed, used by tests through collective.cron.testing.run_due_jobs).
 """
 
 from collective.cron import alerts
+from collective.cron import audit
 from collective.cron import clock
 from collective.cron import logger
 from collective.cron.crontab import Crontab
@@ -574,6 +575,13 @@ class JobRun:
             )
             log.messages.append(f"The cron was {reason}: resume it to run it again")
             logger.warning("Cron %s: %s", cron.uid, reason)
+            audit.AuditTrail(self.site).record(
+                audit.PAUSED,
+                uid=cron.uid,
+                name=cron.name,
+                changes=audit.pause_changes(None, None, reason),
+                who=audit.SYSTEM,
+            )
 
     def _notify_finished(self, cron, log):
         """FinishedCronJobEvent outside the run: as the cron's user where it

@@ -112,6 +112,7 @@ class CronControlpanelDeserializeFromJson(ControlpanelDeserializeFromJson):
         super().__init__(controlpanel)
         self.registry = _SettingsSource()
 
-    def __call__(self, mask_validation_errors=True):
+    def __call__(self, **options):
+        # plone.restapi 9 (Plone 6.1+) takes mask_validation_errors; 8 none.
         _check_permission(self.controlpanel)
-        return super().__call__(mask_validation_errors=mask_validation_errors)
+        return super().__call__(**options)
