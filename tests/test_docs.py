@@ -76,3 +76,5 @@ def test_docs_build(tmp_path):
     assert build.returncode == 0, build.stderr
     assert (tmp_path / "html" / "tutorial.html").exists()
     assert (tmp_path / "html" / "reference" / "interfaces.html").exists()
+    # The browser tests' screenshots, shown by the tutorial.
+    assert (tmp_path / "html" / "_images" / "cron-dashboard.png").exists()

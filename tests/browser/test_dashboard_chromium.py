@@ -3,7 +3,8 @@
 Against the functional layer's live WSGI server, with a dispatcher (worker
 threads) running on the same database: add a cron through the form (its
 periodicity explained live by cron.js), run it, see its log, delete it after
-the JavaScript confirmation. Screenshots go to test-artifacts/.
+the JavaScript confirmation. Screenshots go to test-artifacts/ and to
+docs/_static/screenshots/, where the docs show them.
 """
 
 from pathlib import Path
@@ -21,6 +22,9 @@ pytestmark = pytest.mark.slow
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+DOCS_SCREENSHOTS = (
+    Path(__file__).resolve().parents[2] / "docs" / "_static" / "screenshots"
+)
 TOKEN = base64.b64encode(f"{SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}".encode()).decode()
 
 
@@ -35,6 +39,13 @@ def _chromium_or_skip():
         if os.environ.get("CI"):
             pytest.fail(f"the browser test must run in CI: {reason}")
         pytest.skip(reason)
+
+
+def screenshot(page, name):
+    """The whole page as test-artifacts/NAME, copied for the docs."""
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(ARTIFACTS / name, DOCS_SCREENSHOTS / name)
 
 
 @pytest.fixture
@@ -97,7 +108,7 @@ def test_add_run_and_delete_in_chromium(page, functional_portal, worker):
     expect(explanation).to_contain_text("Every fifth minute of every hour")
     expect(page.locator(".cron-explanation-next li")).to_have_count(5)
     page.locator("#form-widgets-senviron").fill('{"greeting": "Bonjour"}')
-    page.screenshot(path=str(ARTIFACTS / "cron-add-form.png"), full_page=True)
+    screenshot(page, "cron-add-form.png")
     page.locator("#form-buttons-add").click()
 
     expect(page.locator("#global_statusmessage")).to_contain_text(
@@ -121,11 +132,11 @@ def test_add_run_and_delete_in_chromium(page, functional_portal, worker):
     expect(page.locator(".cron-logs tbody tr")).to_have_count(1)
     expect(page.locator(".cron-logs")).to_contain_text("OK")
     expect(page.locator(".cron-logs-count")).to_contain_text("1/1 last logs")
-    page.screenshot(path=str(ARTIFACTS / "cron-page.png"), full_page=True)
+    screenshot(page, "cron-page.png")
 
     page.get_by_role("link", name="Cron Dashboard").first.click()
     expect(page.locator("table.cron-table tbody tr")).to_contain_text("OK")
-    page.screenshot(path=str(ARTIFACTS / "cron-dashboard.png"), full_page=True)
+    screenshot(page, "cron-dashboard.png")
 
     # Delete from the dashboard: refused confirmation keeps it, accepted deletes.
     page.locator('input[name="uids_to_delete"]').check()
