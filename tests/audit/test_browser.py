@@ -10,8 +10,8 @@ from datetime import datetime
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.restapi.testing import RelativeSession
 from plone.testing.zope import Browser
+from tests.support.rest import rest_session
 from zope.component.hooks import setSite
 
 import pytest
@@ -154,9 +154,7 @@ def test_the_changes_page_needs_the_permission(functional_app, site):
 
 @pytest.fixture
 def rest(site):
-    session = RelativeSession(site.absolute_url())
-    session.headers["Accept"] = "application/json"
-    session.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    session = rest_session(site)
     yield session
     session.close()
 

@@ -7,33 +7,12 @@ from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.interfaces import ICronManager
 from plone.app.testing import SITE_OWNER_NAME
+from tests.support.clients import Client
 from ZODB.POSException import ConflictError
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
 
 import pytest
-import transaction
-
-
-class Client:
-    """One Zope thread: its own connection, transaction manager and site."""
-
-    def __init__(self, db):
-        self.tm = transaction.TransactionManager()
-        self.connection = db.open(transaction_manager=self.tm)
-        self.tm.begin()
-        self.portal = self.connection.root()["Application"]["plone"]
-
-    def __enter__(self):
-        setSite(self.portal)
-        return self
-
-    def __exit__(self, *exc):
-        setSite(None)
-
-    def close(self):
-        self.tm.abort()
-        self.connection.close()
 
 
 def prepare(db, entries=0):

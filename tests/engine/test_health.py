@@ -13,7 +13,7 @@ from datetime import timedelta
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.restapi.testing import RelativeSession
+from tests.support.rest import rest_session
 from zope.component.hooks import setSite
 
 import pytest
@@ -38,10 +38,7 @@ def site(functional_portal):
 
 
 def session(site, auth=(SITE_OWNER_NAME, SITE_OWNER_PASSWORD)):
-    http = RelativeSession(site.absolute_url())
-    http.headers["Accept"] = "application/json"
-    http.auth = auth
-    return http
+    return rest_session(site, auth)
 
 
 def worker_beats(site, name="w1"):

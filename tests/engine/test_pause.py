@@ -17,6 +17,7 @@ from datetime import timedelta
 from plone.app.testing import SITE_OWNER_NAME
 from plone.app.testing import SITE_OWNER_PASSWORD
 from plone.testing.zope import Browser
+from tests.support.rest import rest_session
 from zope.component import getMultiAdapter
 
 import pytest
@@ -227,14 +228,10 @@ def test_bad_pause_time_in_the_form_is_named(site, functional_app):
 
 
 def test_rest_shows_the_pause(site):
-    from plone.restapi.testing import RelativeSession
-
     cron = add_cron()
     manager(site, cron).pause(until=at(35), reason="migration", by="ops")
     transaction.commit()
-    http = RelativeSession(site.absolute_url())
-    http.headers["Accept"] = "application/json"
-    http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    http = rest_session(site)
     paused = http.get(f"@crons/{cron.uid}").json()["job"]["paused"]
     assert paused == {
         "until": "2026-10-05T08:35:00+00:00",
@@ -347,12 +344,8 @@ def test_manual_only_cron_runs_only_when_run(site, recording, functional_app):
 
 
 def test_pause_and_resume_over_rest(site):
-    from plone.restapi.testing import RelativeSession
-
     cron = add_cron()
-    http = RelativeSession(site.absolute_url())
-    http.headers["Accept"] = "application/json"
-    http.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    http = rest_session(site)
     response = http.post(
         f"@crons/{cron.uid}/@pause",
         json={"until": "2026-10-05T08:35:00+00:00", "reason": "migration"},
@@ -368,6 +361,5 @@ def test_pause_and_resume_over_rest(site):
     assert response.status_code == 200
     assert response.json()["job"]["paused"] is None
     assert job(site, cron).paused is None
-    anonymous = RelativeSession(site.absolute_url())
-    anonymous.headers["Accept"] = "application/json"
+    anonymous = rest_session(site, None)
     assert anonymous.post(f"@crons/{cron.uid}/@pause", json={}).status_code == 401

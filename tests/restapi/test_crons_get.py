@@ -4,11 +4,9 @@ from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.testing import set_now
 from datetime import datetime
-from plone.app.testing import SITE_OWNER_NAME
-from plone.app.testing import SITE_OWNER_PASSWORD
 from plone.app.testing import TEST_USER_NAME
 from plone.app.testing import TEST_USER_PASSWORD
-from plone.restapi.testing import RelativeSession
+from tests.support.rest import rest_session
 from zope.component.hooks import setSite
 
 import pytest
@@ -36,9 +34,7 @@ def cron(functional_portal):
 
 @pytest.fixture
 def api(functional_portal):
-    session = RelativeSession(functional_portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    session.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    session = rest_session(functional_portal)
     yield session
     session.close()
 

@@ -9,11 +9,10 @@ from collective.cron.status import Status
 from collective.cron.testing import set_now
 from datetime import datetime
 from plone.app.testing import SITE_OWNER_NAME
-from plone.app.testing import SITE_OWNER_PASSWORD
-from plone.restapi.testing import RelativeSession
 from tests.security.helpers import PASSWORD
 from tests.security.helpers import stored
 from tests.support.instances import wait_for
+from tests.support.rest import rest_session
 from zope.component.hooks import setSite
 
 import pytest
@@ -29,9 +28,7 @@ def portal(functional_portal):
 
 @pytest.fixture
 def api(portal):
-    session = RelativeSession(portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    session.auth = (SITE_OWNER_NAME, SITE_OWNER_PASSWORD)
+    session = rest_session(portal)
     yield session
     session.close()
 

@@ -8,11 +8,11 @@ the Python API. crons.xml cases are in tests/genericsetup/test_crons_xml.py.
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
-from plone.restapi.testing import RelativeSession
 from tests.security.helpers import PASSWORD
 from tests.security.helpers import post
 from tests.security.helpers import stored
 from tests.security.helpers import token
+from tests.support.rest import rest_session
 from zExceptions import Forbidden
 
 import json
@@ -354,9 +354,7 @@ class TestPythonAPI:
 def test_rest_api_answers_valid_json_as_site_administrator(
     functional_portal, stored_cron
 ):
-    session = RelativeSession(functional_portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    session.auth = ("siteadmin", PASSWORD)
+    session = rest_session(functional_portal, ("siteadmin", PASSWORD))
     response = session.get("@crons")
     session.close()
     assert response.status_code == 200

@@ -10,12 +10,12 @@ does what it says.
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.interfaces import ICronManager
-from plone.restapi.testing import RelativeSession
 from tests.security.helpers import PASSWORD
 from tests.security.helpers import ROLES
 from tests.security.helpers import post
 from tests.security.helpers import stored
 from tests.security.helpers import token
+from tests.support.rest import rest_session
 from zope.component import getMultiAdapter
 
 import pytest
@@ -136,10 +136,7 @@ def test_actions(browser_as, functional_portal, stored_cron, role, action):
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("service", ["@crons", "@crons/boss"])
 def test_rest_services(functional_portal, stored_cron, role, service):
-    session = RelativeSession(functional_portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    if role != "anonymous":
-        session.auth = (role, PASSWORD)
+    session = session_as(functional_portal, role)
     response = session.get(service)
     session.close()
     if role in ALLOWED:
@@ -188,11 +185,7 @@ def rest_crons(functional_portal, stored_cron):
 
 
 def session_as(portal, role):
-    session = RelativeSession(portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    if role != "anonymous":
-        session.auth = (role, PASSWORD)
-    return session
+    return rest_session(portal, None if role == "anonymous" else (role, PASSWORD))
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -260,10 +253,7 @@ def test_health_page(browser_as, functional_portal, stored_cron, role):
 
 @pytest.mark.parametrize("role", ROLES)
 def test_health_rest_service(functional_portal, stored_cron, role):
-    session = RelativeSession(functional_portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    if role != "anonymous":
-        session.auth = (role, PASSWORD)
+    session = session_as(functional_portal, role)
     response = session.get("@crons-health")
     session.close()
     if role in ALLOWED:

@@ -7,8 +7,8 @@ from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
 from collective.cron.registry import RECORD_CRONTAB
 from plone.registry.interfaces import IRegistry
-from plone.restapi.testing import RelativeSession
 from tests.security.helpers import PASSWORD
+from tests.support.rest import rest_session
 from zope.component import getUtility
 from zope.component.hooks import setSite
 
@@ -98,9 +98,7 @@ def exportimport_as_manager(functional_portal):
 
 
 def test_rest_api_lists_them(functional_portal, stored_before):
-    session = RelativeSession(functional_portal.absolute_url())
-    session.headers["Accept"] = "application/json"
-    session.auth = ("siteadmin", PASSWORD)
+    session = rest_session(functional_portal, ("siteadmin", PASSWORD))
     response = session.get("@crons")
     session.close()
     assert response.status_code == 200

@@ -6,10 +6,10 @@ is the crontab's (a 2.x record), so it is written through the crontab: the
 change is audited and the queue synchronised like any other save.
 """
 
-from collective.cron import _
 from collective.cron.crontab import Crontab
 from collective.cron.interfaces import ICollectiveCronLayer
 from collective.cron.interfaces import ICronSiteSettings
+from collective.cron.interfaces import IRegistryCrontab
 from plone.registry.interfaces import IRegistry
 from plone.restapi.controlpanels import IControlpanel
 from plone.restapi.controlpanels import RegistryConfigletPanel
@@ -18,12 +18,12 @@ from plone.restapi.interfaces import IDeserializeFromJson
 from plone.restapi.interfaces import ISerializeToJson
 from plone.restapi.serializer.controlpanels import ControlpanelSerializeToJson
 from zExceptions import Unauthorized
-from zope import schema
 from zope.component import adapter
 from zope.component import getUtility
 from zope.interface import Interface
 from zope.interface import implementer
 
+import copy
 import plone.api
 
 
@@ -33,12 +33,8 @@ PERMISSION = "collective.cron: Manage crons"
 class ICronControlpanelSettings(ICronSiteSettings):
     """What Site Setup shows: the crontab switch and the site settings."""
 
-    activated = schema.Bool(
-        title=_("Crontab activated"),
-        description=_("Global switch: when off, no cron of this site runs."),
-        default=True,
-        required=False,
-    )
+    # The crontab's own switch (a copy: a field belongs to one interface).
+    activated = copy.copy(IRegistryCrontab["activated"])
 
 
 class ICronControlpanel(IControlpanel):
