@@ -62,5 +62,21 @@ def escape_bare_asterisks(app, what, name, obj, options, lines):
 BARE_ASTERISKS = re.compile(r"(?<!\S)\*+(?!\S)")
 
 
+def shorten_schema_fields(app, what, name, obj, options, lines):
+    """An interface's zope.schema field says its type, whether it is
+    required and its default; not the rest of what getDoc() lists (read-only
+    False, the Python type, the value type's own field)."""
+    if what != "interface":
+        return
+    if VALUE_TYPE in lines:
+        del lines[lines.index(VALUE_TYPE) :]
+    lines[:] = [line for line in lines if not line.startswith(SCHEMA_NOISE)]
+
+
+VALUE_TYPE = ".. rubric:: Value Type"
+SCHEMA_NOISE = (":Read Only: False", ":Allowed Type:")
+
+
 def setup(app):
     app.connect("autodoc-process-docstring", escape_bare_asterisks)
+    app.connect("autodoc-process-docstring", shorten_schema_fields)
