@@ -7,45 +7,14 @@ the JavaScript confirmation. Screenshots go to test-artifacts/ and to
 docs/_static/screenshots/, where the docs show them.
 """
 
-from pathlib import Path
-from plone.app.testing import SITE_OWNER_NAME
-from plone.app.testing import SITE_OWNER_PASSWORD
+from tests.support.chromium import chromium
+from tests.support.chromium import owner_page
+from tests.support.chromium import screenshot
 
-import base64
-import os
 import pytest
-import shutil
 
 
 pytestmark = pytest.mark.slow
-
-
-CHROMIUM = "/usr/bin/chromium"
-ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
-DOCS_SCREENSHOTS = (
-    Path(__file__).resolve().parents[2] / "docs" / "_static" / "screenshots"
-)
-TOKEN = base64.b64encode(f"{SITE_OWNER_NAME}:{SITE_OWNER_PASSWORD}".encode()).decode()
-
-
-def _chromium_or_skip():
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed"
-    else:
-        reason = None if shutil.which(CHROMIUM) else f"{CHROMIUM} is missing"
-    if reason:
-        if os.environ.get("CI"):
-            pytest.fail(f"the browser test must run in CI: {reason}")
-        pytest.skip(reason)
-
-
-def screenshot(page, name):
-    """The whole page as test-artifacts/NAME, copied for the docs."""
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    DOCS_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ARTIFACTS / name, DOCS_SCREENSHOTS / name)
 
 
 @pytest.fixture
@@ -55,32 +24,8 @@ def worker(start_dispatcher, demo_runner):
 
 @pytest.fixture
 def page(functional_portal):
-    _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            headless=True,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-            ],
-        )
-        context = browser.new_context(
-            # Plone answers a login form, not a 401 challenge: send the
-            # credentials with every request.
-            extra_http_headers={"Authorization": f"Basic {TOKEN}"},
-            viewport={"width": 1280, "height": 900},
-        )
-        page = context.new_page()
-        page.set_default_timeout(20_000)
+    with chromium() as browser, owner_page(browser) as page:
         yield page
-        context.close()
-        browser.close()
 
 
 def test_add_run_and_delete_in_chromium(page, functional_portal, worker):

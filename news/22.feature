@@ -1,0 +1,1 @@
+Accessibility of the dashboard (WCAG 2.1 AA, checked by axe-core in Chromium on every page): labels for the row checkboxes, table headers with scope, visible focus, readable warning buttons. @collective-cron-devs
