@@ -194,6 +194,35 @@ def test_alert_without_any_address_is_logged_not_fatal(site, recording):
     assert [r[0] for r in run_due_jobs(site, commit=True)] == [Status.OK]
 
 
+def test_alert_not_sent_for_lack_of_an_address_is_sent_once_there_is_one(
+    site, smtp, recording
+):
+    """The first failure finds no sender address: the next failure, once mail
+    is set up, is mailed at once (not an hour later as a reminder)."""
+
+    def fail(runner):
+        raise RuntimeError("down")
+
+    recording.behaviour = fail
+    api.portal.set_registry_record("plone.email_from_address", "")
+    transaction.commit()
+    set_now(T0)
+    add_cron(name="mycronjob", periodicity="* * * * *", notify="failure")
+    set_now(T0 + timedelta(minutes=1))
+    assert [r[0] for r in run_due_jobs(site, commit=True)] == [Status.FAILURE]
+    assert smtp.subjects() == []
+    api.portal.set_registry_record("plone.email_from_address", "site@example.org")
+    transaction.commit()
+    set_now(T0 + timedelta(minutes=2))
+    assert [r[0] for r in run_due_jobs(site, commit=True)] == [Status.FAILURE]
+    assert smtp.subjects() == [
+        "[Intranet] cron mycronjob: still failing since 2026-09-01 06:01:00"
+    ]
+    set_now(T0 + timedelta(minutes=3))
+    run_due_jobs(site, commit=True)
+    assert len(smtp.subjects()) == 1  # then the hourly reminder rule holds
+
+
 @pytest.mark.parametrize(
     "setting,value,message",
     [

@@ -139,23 +139,27 @@ def after_run(site, cron, log, now=None):
     if log.status == Status.FAILURE:
         if mode == "never":
             return
+        # A mail that could not be queued (no address yet) is not "sent":
+        # the next failure tries again instead of waiting for the reminder.
         if state != FAILING:
-            _send_after_commit(
+            queued = _send_after_commit(
                 site,
                 cron,
                 _subject(site, cron, "FAILURE"),
                 _body(site, cron, "A run of this cron failed.", log),
             )
-            history.set_alerts(cron.uid, state=FAILING, sent=now, failing_since=now)
+            history.set_alerts(
+                cron.uid, state=FAILING, sent=now if queued else None, failing_since=now
+            )
         elif sent is None or now - sent >= REMINDER_EVERY:
             since = memory.get("failing_since")
-            _send_after_commit(
+            if _send_after_commit(
                 site,
                 cron,
                 _subject(site, cron, f"still failing since {format_date(since)}"),
                 _body(site, cron, "This cron is still failing.", log),
-            )
-            history.set_alerts(cron.uid, sent=now)
+            ):
+                history.set_alerts(cron.uid, sent=now)
         return
     updates = {"last_ok": now} if log.status == Status.OK else {}
     # Only a good run ends an alert: OK ends silence; OK or WARN (the runner
@@ -251,10 +255,12 @@ def on_overdue(site, cron, log, now=None):
     history = History(site)
     if history.alerts(cron.uid).get("state", OK) == FAILING:
         return
-    _send_after_commit(
+    queued = _send_after_commit(
         site,
         cron,
         _subject(site, cron, "running for too long"),
         _body(site, cron, "A run of this cron goes on past its timeout.", log),
     )
-    history.set_alerts(cron.uid, state=FAILING, sent=now, failing_since=now)
+    history.set_alerts(
+        cron.uid, state=FAILING, sent=now if queued else None, failing_since=now
+    )
