@@ -104,7 +104,34 @@
     refresh();
   }
 
+  // After an action the page comes back with a message: keyboard and screen
+  // reader users start from it (the next Tab goes on in the page), or from
+  // the first field in error of a form.
+  function focusAfterAction() {
+    var page = document.querySelector(".collective-cron");
+    if (!page) {
+      return;
+    }
+    var target = page.querySelector(
+      ".invalid-feedback, .fieldErrorBox:not(:empty), .field.error"
+    );
+    if (target) {
+      var field = target.closest(".field, .mb-3, .form-group");
+      var control = field && field.querySelector("input, select, textarea");
+      if (control) {
+        control.focus();
+        return;
+      }
+    }
+    var message = document.querySelector(".portalMessage");
+    if (message) {
+      message.setAttribute("tabindex", "-1");
+      message.focus();
+    }
+  }
+
   ready(function () {
+    focusAfterAction();
     confirmations();
     selectAll();
     runnerNames();
