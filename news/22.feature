@@ -1,1 +1,1 @@
-Accessibility of the dashboard (WCAG 2.1 AA, checked by axe-core in Chromium on every page): labels for the row checkboxes, table headers with scope, visible focus, readable warning buttons. @collective-cron-devs
+Accessibility of the dashboard (WCAG 2.1 AA, checked by axe-core in Chromium on every page): labels for the row checkboxes, table headers with scope, visible focus, readable warning buttons; keyboard only, the focus on the message after each action; no sideways scroll on a 375 px screen (tables scroll in their own box). @collective-cron-devs
