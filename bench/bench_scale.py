@@ -5,7 +5,10 @@ one edited cron (commit included); a full synchronisation of an empty queue
 (commit included); the dashboard's first page rendered; and bytes committed
 per run of a no-op cron due every second (claim + run, as a worker does).
 
-    .venv/bin/python bench/bench_scale.py [--repeat 3]
+    .venv/bin/python bench/bench_scale.py [--repeat 3] [--sizes 10 1000 10000]
+
+Then, on the largest crontab, the run history views (issue 22): the dashboard
+with a strip of the last 10 runs of each cron, and @@cron-runs.
 """
 
 from common import create_site
@@ -103,9 +106,56 @@ def measure(site, size, repeat):
     return results
 
 
+def measure_history(site, size, repeat, runs=10):
+    """The run history views once every cron has `runs` logs: the dashboard
+    (strip of the last runs), @@cron-runs and its failures (issue 22)."""
+    from collective.cron.crontab import Crontab
+    from collective.cron.crontab import Log
+    from collective.cron.history import History
+    from collective.cron.status import Status
+
+    transaction.begin()
+    history = History(site)
+    start = datetime(2030, 1, 1)
+    statuses = [Status.OK, Status.OK, Status.WARN, Status.FAILURE]
+    for number, uid in enumerate(Crontab.load(logs=False).crons):
+        history.set(
+            uid,
+            [
+                Log(
+                    date=start - timedelta(minutes=number + 60 * turn),
+                    status=statuses[(number + turn) % 4],
+                    messages=["done"],
+                    duration=0.25,
+                )
+                for turn in range(runs)
+            ],
+        )
+    transaction.commit()
+    results = {"dashboard": [], "runs": [], "failures": []}
+    for _ in range(repeat):
+        for key, name in (
+            ("dashboard", "@@cron-settings"),
+            ("runs", "@@cron-runs"),
+            ("failures", "@@cron-runs"),
+        ):
+            transaction.begin()
+            site.REQUEST.form.clear()
+            if key == "failures":
+                site.REQUEST.form["status"] = "failure"
+            view = site.restrictedTraverse(name)
+            results[key].append(timed(view))
+            transaction.abort()
+    site.REQUEST.form.clear()
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--sizes", type=int, nargs="+", default=SIZES, help="numbers of crons"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         app = start_zope(directory)
@@ -119,7 +169,7 @@ def main():
         site.restrictedTraverse("@@cron-settings")()
         transaction.abort()
         by_size = {}
-        for size in SIZES:
+        for size in args.sizes:
             results = measure(site, size, args.repeat)
             by_size[size] = results
             emit("scale", f"Crontab.load(), {size} crons", results["load"], "ms")
@@ -147,11 +197,34 @@ def main():
                 results["bytes"],
                 "bytes",
             )
-        ratio = [
-            big / small
-            for big, small in zip(by_size[10_000]["bytes"], by_size[10]["bytes"])
-        ]
-        emit("scale", "bytes per run, 10,000 crons / 10 crons", ratio, "x")
+        if 10 in by_size and 10_000 in by_size:
+            ratio = [
+                big / small
+                for big, small in zip(by_size[10_000]["bytes"], by_size[10]["bytes"])
+            ]
+            emit("scale", "bytes per run, 10,000 crons / 10 crons", ratio, "x")
+        # The run history views, on the largest crontab measured (its crons
+        # stay in the site): the strip must keep the dashboard in its budget.
+        size = max(args.sizes)
+        history = measure_history(site, size, args.repeat)
+        emit(
+            "scale",
+            f"dashboard first page render with a 10-run strip per cron, {size} crons",
+            history["dashboard"],
+            "ms",
+        )
+        emit(
+            "scale",
+            f"recent runs (@@cron-runs) first page, {size} crons x 10 runs",
+            history["runs"],
+            "ms",
+        )
+        emit(
+            "scale",
+            f"recent failures (@@cron-runs?status=failure), {size} crons x 10 runs",
+            history["failures"],
+            "ms",
+        )
         site._p_jar.db().close()
 
 

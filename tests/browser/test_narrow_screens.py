@@ -21,6 +21,7 @@ PAGES = {
     "cron-page-375.png": "@@cron?uid=report",
     "cron-add-form-375.png": "@@cron-add",
     "cron-changes-375.png": "@@cron-changes",
+    "cron-runs-375.png": "@@cron-runs",
 }
 
 

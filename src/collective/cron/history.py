@@ -94,6 +94,13 @@ class History(SiteStorage):
             return None
         return [log for log in map(Log.load, record.logs) if log is not None]
 
+    def stored(self, uid):
+        """The cron's logs as stored (mappings, newest first; () without a
+        record): for scanning many crons, Log.load() only the ones shown."""
+        storage = self._storage()
+        record = storage.get(uid) if storage is not None else None
+        return record.logs if record is not None else ()
+
     def set(self, uid, logs):
         """Replace the cron's logs (Log objects, newest first)."""
         dumped = tuple(log.dump() for log in logs)

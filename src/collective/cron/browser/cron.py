@@ -6,6 +6,7 @@ from collective.cron.alerts import recipients_of
 from collective.cron.audit import AuditTrail
 from collective.cron.browser.base import CronViewBase
 from collective.cron.browser.changes import ChangesMixin
+from collective.cron.browser.runs import chart_svg
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICronManager
@@ -171,6 +172,10 @@ class CronPage(ChangesMixin, CronViewBase):
                 else "",
                 "worker": details.get("worker", ""),
             }
+
+    def chart(self):
+        """Durations and lateness of the kept logs, as SVG ('' without)."""
+        return chart_svg(self, self.cron.logs)
 
     def next_runs(self, count=5):
         if not (self.cron.activated and self.crontab.activated):

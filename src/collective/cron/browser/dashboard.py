@@ -4,9 +4,11 @@ from collective.cron import _
 from collective.cron import clock
 from collective.cron.browser.base import CronViewBase
 from collective.cron.browser.legacy import DashboardPaths
+from collective.cron.browser.runs import strip
 from collective.cron.crontab import Crontab
 from collective.cron.errors import InvalidCron
 from collective.cron.health import overdue_grace
+from collective.cron.history import History
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IQueue
 from collective.cron.manager import FOREVER
@@ -36,7 +38,8 @@ class CronDashboard(DashboardPaths, CronViewBase):
             return self.pause_crons(pause=False)
         if "delete_crons" in form or "uids_to_delete" in form:
             return self.delete_crons()
-        self.crontab = Crontab.load(strict=False)
+        # Settings only: the logs are read for the crons of the page shown.
+        self.crontab = Crontab.load(strict=False, logs=False)
         self.queue = IQueue(self.context)
         return self.template()
 
@@ -140,9 +143,13 @@ class CronDashboard(DashboardPaths, CronViewBase):
     def rows(self):
         self.now = clock.now()
         self.overdue_grace = overdue_grace()
+        history = History(self.context)
         for cron in self.batch:
             job = self.queue.job(cron.uid)
-            last = cron.last
+            logs = history.logs(cron.uid)
+            if logs is None:  # 2.x logs, still in the registry
+                logs = cron.logs
+            last = logs[0] if logs else None
             yield {
                 "cron": cron,
                 "url": self.cron_url(cron),
@@ -164,6 +171,7 @@ class CronDashboard(DashboardPaths, CronViewBase):
                 and job.paused is None
                 and self.now - job.begin_after > self.overdue_grace,
                 "last": last,
+                "strip": strip(self, logs),
                 "last_date": self.local_time(last.date) if last is not None else "",
             }
 
