@@ -54,7 +54,9 @@ def crons(functional_portal):
 
 def test_dashboard_strip_shows_the_last_ten_runs(browser, functional_portal, crons):
     browser.open(functional_portal.absolute_url() + "/@@cron-settings")
-    marks = re.findall(r'<li class="cron-run [^"]*"\s+title="([^"]*)"', browser.contents)
+    marks = re.findall(
+        r'<li class="cron-run [^"]*"\s+title="([^"]*)"', browser.contents
+    )
     report = [mark for mark in marks if "2026-03-02 06:" in mark]
     # Ten of report's twelve runs, oldest first, each with its status,
     # time and duration in words (the tooltip and the hidden text).
