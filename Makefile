@@ -114,6 +114,27 @@ test: install browser postgresql ## Run the whole test suite (PYTEST_ARGS=... to
 test-fast: install ## Run the tests but the slow multi-process ones, on every core
 	$(BIN)/pytest -m "not slow" -n auto $(PYTEST_ARGS)
 
+# Plone 6.0 and 6.1: one venv each in .matrix/<version>, pinned by
+# constraints-<version>.txt (make test is Plone 6.2, in .venv).
+MATRIX ?= 6.0 6.1
+MATRIX_DIR := .matrix
+
+$(MATRIX_DIR)/%/.install-stamp: pyproject.toml constraints-%.txt
+	@echo "Installing Plone $* and collective.cron into $(MATRIX_DIR)/$* (first time: a few minutes)"
+	@test -x $(MATRIX_DIR)/$*/bin/python || $(PYTHON) -m venv $(MATRIX_DIR)/$*
+	$(MATRIX_DIR)/$*/bin/python -m pip install --quiet --constraint constraints-$*.txt -e ".[test]"
+	@touch $@
+
+.PHONY: test-older
+test-older: browser postgresql $(foreach version,$(MATRIX),$(MATRIX_DIR)/$(version)/.install-stamp) ## Run the whole suite on Plone 6.0 and 6.1 (MATRIX="6.1" for one)
+	@for version in $(MATRIX); do \
+		echo "== The test suite on Plone $$version =="; \
+		$(MATRIX_DIR)/$$version/bin/pytest $(PYTEST_ARGS) || exit 1; \
+	done
+
+.PHONY: test-matrix
+test-matrix: test test-older ## Run the whole suite on Plone 6.2, 6.1 and 6.0
+
 .PHONY: bench
 bench: install ## Run the benchmarks (bench/, about 8 minutes) and print one table
 	$(PIP_INSTALL) -e ".[test,bench]"
@@ -145,5 +166,5 @@ i18n: install ## Extract messages, update the .po files, compile the .mo files
 
 .PHONY: clean
 clean: ## Remove .venv, the instance (and its database) and caches
-	rm -rf $(VENV) $(INSTANCE) test-artifacts docs/_build .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(MATRIX_DIR) $(INSTANCE) test-artifacts docs/_build .pytest_cache .ruff_cache
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

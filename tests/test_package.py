@@ -3,14 +3,16 @@
 `make run` and the other tests use an editable install; a site installs the
 wheel from PyPI. Here the sdist and the wheel are built (`python -m build`:
 the wheel from the sdist, so the sdist is known to be complete), the wheel is
-installed with `constraints.txt` into a fresh venv (no editable install, no
-checkout on the path), and a Zope instance of that venv serves a site with
+installed with the constraints of the Plone under test into a fresh venv (no
+editable install, no checkout on the path), and a Zope instance of that venv
+serves a site with
 collective.cron: the profile, the dashboard, its French and its static files.
 """
 
 from pathlib import Path
 from tests.support.instances import REPO
 from tests.support.instances import Instance
+from tests.support.versions import constraints_file
 
 import html
 import json
@@ -99,7 +101,8 @@ def test_wheel_has_the_package_data_and_no_tests(dist):
 
 @pytest.fixture(scope="module")
 def installed(dist, tmp_path_factory):
-    """A fresh venv with the wheel and its dependencies from constraints.txt."""
+    """A fresh venv with the wheel and its dependencies, pinned by the
+    constraints of the Plone under test."""
     _, wheel = dist
     venv = tmp_path_factory.mktemp("wheel-venv")
     run([sys.executable, "-m", "venv", venv], timeout=120)
@@ -116,7 +119,7 @@ def installed(dist, tmp_path_factory):
             "install",
             "--quiet",
             "--constraint",
-            REPO / "constraints.txt",
+            constraints_file(REPO),
             wheel,
         ],
         timeout=900,

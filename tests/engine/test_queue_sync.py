@@ -10,6 +10,7 @@ from datetime import UTC
 from datetime import datetime
 from plone import api
 from plone.app.testing import SITE_OWNER_NAME
+from tests.support.versions import add_plone_site
 from zope.component import getMultiAdapter
 
 import json
@@ -154,11 +155,10 @@ def test_synchronisation_drops_orphans_and_restores_missing(portal):
 
 
 def test_two_sites_keep_separate_queues(app, portal, recording):
-    from Products.CMFPlone.factory import addPloneSite
     from zope.component.hooks import setSite
 
     set_now(datetime(2026, 1, 1))
-    other = addPloneSite(app, "other", extension_ids=["collective.cron:default"])
+    other = add_plone_site(app, "other", extension_ids=["collective.cron:default"])
     try:
         setSite(other)
         crt = mcrontab.Crontab()

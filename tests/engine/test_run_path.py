@@ -18,6 +18,7 @@ from plone.app.testing import TEST_USER_ID
 from plone.app.testing import TEST_USER_NAME
 from tests.support.instances import wait_for
 from tests.support.smtp import site_mail_to_sink
+from tests.support.versions import PLONE
 from zope.component import getMultiAdapter
 
 import pytest
@@ -207,6 +208,13 @@ def test_failure_after_a_midway_commit_keeps_the_committed_half(
     assert job is not None and not job.running
 
 
+@pytest.mark.xfail(
+    PLONE < (6, 2),
+    reason="Plone 6.0/6.1 itself: content created before a savepoint that is rolled "
+    "back stays, but its catalog entry goes (the same in a plain transaction, "
+    "without collective.cron)",
+    strict=True,
+)
 def test_savepoint_rollback_in_a_run(site, start_dispatcher, register_runner):
     register_runner(SavepointRollback, "savepoint")
     uid = queue_run(site, "savepoint")

@@ -44,7 +44,6 @@ import os
 import socket
 import sys
 import transaction
-import warnings
 
 
 PROGRAM = "collective-cron"
@@ -592,17 +591,8 @@ def execute(site, args, out):
 
 
 def main(argv=None):
+    """Run the command line `argv` (default sys.argv[1:]); the exit code."""
     argv = sys.argv[1:] if argv is None else argv
-    with warnings.catch_warnings():
-        if not sys.warnoptions:
-            # Plone's packages warn about their own deprecations while Zope
-            # starts (pkg_resources on Plone 6.1): not the user's business,
-            # and errors here are one line. -W or PYTHONWARNINGS shows them.
-            warnings.simplefilter("ignore")
-        return _main(argv)
-
-
-def _main(argv):
     try:
         args = build_parser().parse_args(argv)
         with open_instance(args.zope_conf) as app:

@@ -4,6 +4,8 @@ Kept in the ZODB root, outside the sites, so a starting worker finds every
 cron-aware site without walking the whole database.
 """
 
+from Acquisition import aq_inner
+from Acquisition import aq_parent
 from BTrees.OOBTree import OOTreeSet
 
 
@@ -11,10 +13,19 @@ ROOT_KEY = "collective.cron.sites"
 
 
 def zodb_root(obj):
-    """The ZODB root mapping, from the root itself or any stored Zope object."""
-    if getattr(obj, "getPhysicalPath", None) is not None:
-        return obj._p_jar.root()
-    return obj
+    """The ZODB root mapping, from the root itself or any stored Zope object.
+
+    An object not stored yet (a site while Plone 6.0's addPloneSite installs
+    its profiles) has no connection: its closest stored parent's is used.
+    """
+    if getattr(obj, "getPhysicalPath", None) is None:
+        return obj
+    stored = obj
+    while getattr(stored, "_p_jar", None) is None:
+        stored = aq_parent(aq_inner(stored))
+        if stored is None:
+            raise ValueError(f"{obj!r} is not in a database")
+    return stored._p_jar.root()
 
 
 def site_path(site):
