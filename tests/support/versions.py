@@ -24,4 +24,3 @@ def constraints_file(repo):
     if PLONE >= (6, 2):
         return repo / "constraints.txt"
     return repo / f"constraints-{PLONE[0]}.{PLONE[1]}.txt"
-
