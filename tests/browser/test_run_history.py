@@ -116,3 +116,16 @@ def test_recent_runs_batched(browser, functional_portal, crons, monkeypatch):
     second = re.findall(r'<td class="text-nowrap">([^<]*)</td>', browser.contents)
     assert len(second) == 5
     assert max(second) < min(first)
+
+
+def test_recent_runs_need_the_permission(anonymous, functional_portal, crons):
+    anonymous.open(functional_portal.absolute_url() + "/@@cron-runs")
+    assert "login" in anonymous.url
+    assert "report 1" not in anonymous.contents
+
+
+@pytest.mark.parametrize("start", ["abc", "-5"])
+def test_recent_runs_bad_page_is_the_first(browser, functional_portal, crons, start):
+    browser.open(functional_portal.absolute_url() + f"/@@cron-runs?b_start={start}")
+    dates = re.findall(r'<td class="text-nowrap">([^<]*)</td>', browser.contents)
+    assert dates[0] == "2026-03-02 07:01:00"
