@@ -9,6 +9,7 @@ from pathlib import Path
 from tests.support.instances import BIN
 from tests.support.instances import REPO
 from tests.support.instances import Instance
+from tests.support.instances import ZEOServer
 
 import json
 import os
@@ -116,6 +117,27 @@ def test_pack_shrinks_the_filestorage(imported):
     assert code == 0, out + err
     assert "Packed the database 'main' keeping 0 day(s) of history" in out
     assert data_fs.stat().st_size < bloated - 5_000_000
+
+
+def test_pack_on_zeo_shrinks_the_server_filestorage(tmp_path):
+    """The same through a ZEO client instance: the ZEO server packs its
+    FileStorage while the server runs (no instance has to stop)."""
+    server = ZEOServer(tmp_path / "zeo").start()
+    try:
+        client = Instance(tmp_path / "client", zeo=server)
+        client.create_site()
+        path = tmp_path / "crons.xml"
+        path.write_text(CRONS_XML)
+        assert cli(client, "import", str(path))[0] == 0
+        data_fs = server.directory / "Data.fs"
+        client.zconsole(_script(client, BLOAT))
+        bloated = data_fs.stat().st_size
+        code, out, err = cli(client, "run", "pack")
+        assert code == 0, out + err
+        assert "Packed the database 'main' keeping 0 day(s) of history" in out
+        assert data_fs.stat().st_size < bloated - 5_000_000
+    finally:
+        server.stop()
 
 
 def test_pause_and_resume_from_the_shell(imported):
