@@ -6,7 +6,6 @@ from collective.cron.testing import set_now
 from datetime import datetime
 from plone.app.testing import TEST_USER_NAME
 from plone.app.testing import TEST_USER_PASSWORD
-from tests.support.rest import rest_session
 from zope.component.hooks import setSite
 
 import pytest
@@ -30,13 +29,6 @@ def cron(functional_portal):
     crontab.save()
     transaction.commit()
     return cron
-
-
-@pytest.fixture
-def api(functional_portal):
-    session = rest_session(functional_portal)
-    yield session
-    session.close()
 
 
 def test_listing(api, cron):

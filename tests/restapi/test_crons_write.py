@@ -12,7 +12,6 @@ from plone.app.testing import SITE_OWNER_NAME
 from tests.security.helpers import PASSWORD
 from tests.security.helpers import stored
 from tests.support.instances import wait_for
-from tests.support.rest import rest_session
 from zope.component.hooks import setSite
 
 import pytest
@@ -24,13 +23,6 @@ def portal(functional_portal):
     setSite(functional_portal)
     set_now(datetime(2026, 3, 2, 6, 30))
     return functional_portal
-
-
-@pytest.fixture
-def api(portal):
-    session = rest_session(portal)
-    yield session
-    session.close()
 
 
 @pytest.fixture
