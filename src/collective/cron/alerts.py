@@ -125,6 +125,20 @@ def _subject(site, cron, what):
     return f"[{site.Title()}] cron {getattr(cron, 'title', None) or cron.name}: {what}"
 
 
+def _start_failing(site, cron, history, now, what, headline, log):
+    """Mail that the cron started failing and remember it is failing.
+
+    A mail that could not be queued (no address yet) is not "sent": the
+    next failure tries again instead of waiting for the hourly reminder.
+    """
+    queued = _send_after_commit(
+        site, cron, _subject(site, cron, what), _body(site, cron, headline, log)
+    )
+    history.set_alerts(
+        cron.uid, state=FAILING, sent=now if queued else None, failing_since=now
+    )
+
+
 def after_run(site, cron, log, now=None):
     """Decide and queue the alerts of a run just logged (same transaction)."""
     now = now or clock.now()
@@ -139,17 +153,9 @@ def after_run(site, cron, log, now=None):
     if log.status == Status.FAILURE:
         if mode == "never":
             return
-        # A mail that could not be queued (no address yet) is not "sent":
-        # the next failure tries again instead of waiting for the reminder.
         if state != FAILING:
-            queued = _send_after_commit(
-                site,
-                cron,
-                _subject(site, cron, "FAILURE"),
-                _body(site, cron, "A run of this cron failed.", log),
-            )
-            history.set_alerts(
-                cron.uid, state=FAILING, sent=now if queued else None, failing_since=now
+            _start_failing(
+                site, cron, history, now, "FAILURE", "A run of this cron failed.", log
             )
         elif sent is None or now - sent >= REMINDER_EVERY:
             since = memory.get("failing_since")
@@ -255,12 +261,12 @@ def on_overdue(site, cron, log, now=None):
     history = History(site)
     if history.alerts(cron.uid).get("state", OK) == FAILING:
         return
-    queued = _send_after_commit(
+    _start_failing(
         site,
         cron,
-        _subject(site, cron, "running for too long"),
-        _body(site, cron, "A run of this cron goes on past its timeout.", log),
-    )
-    history.set_alerts(
-        cron.uid, state=FAILING, sent=now if queued else None, failing_since=now
+        history,
+        now,
+        "running for too long",
+        "A run of this cron goes on past its timeout.",
+        log,
     )
