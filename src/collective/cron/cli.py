@@ -483,20 +483,13 @@ COMMANDS = {
 def _request_environ():
     """SERVER_NAME/PORT from the worker settings' server-url, for absolute_url()."""
     from collective.cron import config
-    from urllib.parse import urlsplit
+    from collective.cron.dispatcher import request_environ
 
     try:
         url = config.load().server_url
     except config.ConfigError:
         url = config.WorkerConfig.server_url
-    parts = urlsplit(url)
-    https = parts.scheme == "https"
-    return {
-        "SERVER_NAME": parts.hostname or "localhost",
-        "SERVER_PORT": str(parts.port or (443 if https else 80)),
-        "REQUEST_METHOD": "GET",
-        **({"HTTPS": "on"} if https else {}),
-    }
+    return request_environ(url)
 
 
 @contextmanager

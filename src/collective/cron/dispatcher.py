@@ -60,7 +60,7 @@ class SiteSession:
     def __init__(self, db, server_url):
         self.manager = transaction.manager
         self.connection = db.open()
-        self.environ = _request_environ(server_url)
+        self.environ = request_environ(server_url)
 
     def close(self):
         try:
@@ -88,7 +88,9 @@ class SiteSession:
         clearRequest()
 
 
-def _request_environ(server_url):
+def request_environ(server_url):
+    """The WSGI environ of a request on `server_url`, so absolute_url()
+    names the site as its users see it."""
     parts = urlsplit(server_url)
     https = parts.scheme == "https"
     return {
