@@ -3,6 +3,7 @@
 from collective.cron.audit import AuditTrail
 from collective.cron.crontab import Crontab
 from collective.cron.exportimport import FILENAME
+from collective.cron.history import History
 from collective.cron.interfaces import IExportImporter
 from collective.cron.interfaces import IQueue
 from collective.cron.restapi.serializer import audit_entry_to_json
@@ -40,8 +41,14 @@ class CronsGet(CronsService):
         raise self.wrong_path()
 
     def listing(self):
-        crontab = Crontab.load(strict=False)
+        # Settings only: the logs ("last") are read for the batch's crons.
+        crontab = Crontab.load(strict=False, logs=False)
         batch = HypermediaBatch(self.request, list(crontab.crons.values()))
+        history = History(self.context)
+        for cron in batch:
+            recorded = history.logs(cron.uid)
+            if recorded is not None:  # else 2.x logs, still in the registry
+                cron.logs = recorded
         living = {record["name"] for record in alive(self.context)}
         result = {
             "@id": batch.canonical_url,
