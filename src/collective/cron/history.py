@@ -16,6 +16,7 @@ from collective.cron.audit import LOGS_DELETED
 from collective.cron.audit import AuditTrail
 from collective.cron.audit import change
 from collective.cron.crontab import Log
+from collective.cron.recent import RecentRuns
 from persistent import Persistent
 from ZODB.POSException import ConflictError
 
@@ -81,6 +82,13 @@ class History(SiteStorage):
 
     key = ANNOTATION_KEY
     factory = OOBTree
+    _recent = None
+
+    def recent(self):
+        """The index of each cron's newest runs (collective.cron.recent)."""
+        if self._recent is None:
+            self._recent = RecentRuns(self.site, lambda: self._storage() or {})
+        return self._recent
 
     def __contains__(self, uid):
         storage = self._storage()
@@ -110,6 +118,7 @@ class History(SiteStorage):
             storage[uid] = CronHistory(dumped)
         elif record.logs != dumped:
             record.logs = dumped
+        self.recent().update(uid, dumped)
 
     def ensure(self, uid, logs=()):
         """Give the cron a record (with these logs) if it has none.
@@ -119,7 +128,8 @@ class History(SiteStorage):
         """
         storage = self._storage(create=True)
         if uid not in storage:
-            storage[uid] = CronHistory(log.dump() for log in logs)
+            record = storage[uid] = CronHistory(log.dump() for log in logs)
+            self.recent().update(uid, record.logs)
 
     def add(self, uid, log, limit, legacy=()):
         """Record a run as the cron's newest log, keeping `limit` logs.
@@ -161,6 +171,7 @@ class History(SiteStorage):
         storage = self._storage()
         if storage is not None and uid in storage:
             del storage[uid]
+            self.recent().forget(uid)
 
     def alerts(self, uid):
         """The cron's alert memory (a copy), {} when it has none."""
@@ -174,6 +185,7 @@ class History(SiteStorage):
         record = storage.get(uid)
         if record is None:
             record = storage[uid] = CronHistory()
+            self.recent().update(uid, ())
         current = dict(record.alerts or {})
         if any(current.get(key) != value for key, value in values.items()):
             current.update(values)

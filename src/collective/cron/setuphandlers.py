@@ -6,6 +6,7 @@ from collective.cron.history import ANNOTATION_KEY as HISTORY_KEY
 from collective.cron.marker import mark_site
 from collective.cron.marker import unmark_site
 from collective.cron.queue import ANNOTATION_KEY as QUEUE_KEY
+from collective.cron.recent import ANNOTATION_KEY as RECENT_KEY
 from plone import api
 from plone.base.interfaces import INonInstallable
 from zope.annotation.interfaces import IAnnotations
@@ -31,9 +32,9 @@ def post_install(context):
 
 
 def uninstall(context):
-    """Unmark the site; drop its job queue and run history."""
+    """Unmark the site; drop its job queue, run history and its index."""
     site = api.portal.get()
     unmark_site(site)
     annotations = IAnnotations(site)
-    for key in (QUEUE_KEY, HISTORY_KEY):
+    for key in (QUEUE_KEY, HISTORY_KEY, RECENT_KEY):
         annotations.pop(key, None)

@@ -3,13 +3,15 @@ page's chart of durations and lateness, and @@cron-runs, the recent runs of
 every cron (newest first, filtered by status).
 
 All from the logs the history already keeps; each view reads only the runs it
-shows (the strip: the newest few of each shown cron).
+shows (the strip: the newest few of each shown cron; @@cron-runs: the history
+records of the crons it shows, found through collective.cron.recent).
 """
 
 from collective.cron import _
 from collective.cron.browser.base import CronViewBase
 from collective.cron.crontab import Crontab
 from collective.cron.crontab import Log
+from collective.cron.crontab import parse_date
 from collective.cron.history import History
 from collective.cron.status import Status
 from plone.batching import Batch
@@ -146,27 +148,49 @@ class CronRuns(CronViewBase):
         return Batch(runs, RUNS_PER_PAGE, start)
 
     def _runs(self):
-        """(log, uid) of every cron, newest first: the crons' stored logs
-        merged lazily; only the logs shown are loaded."""
+        """(log, uid) of every cron, newest first.
+
+        The crons' stored logs are merged lazily: a cron's record is read once
+        the merge reaches its bound in the recent-runs index (or every record,
+        on a site without the index), and only the logs shown are loaded.
+        """
         history = History(self.context)
         wanted = STATUS_NAMES[self.status] if self.status else None
+        order = history.recent().newest_first(wanted)
+        if order is None:
+            order = [(float("inf"), uid) for uid in history.uids()]
+        heap, tie = [], itertools.count()
 
-        def of(uid):
-            for item in history.stored(uid):
+        def push(uid, items):
+            """Put the cron's next wanted log on the heap."""
+            for item in items:
                 if not isinstance(item, dict):
                     continue  # malformed: Log.load skips it too
-                if wanted is None or item.get("status") == wanted:
-                    yield str(item.get("date") or ""), item, uid
+                if wanted is not None and item.get("status") != wanted:
+                    continue
+                date = parse_date(item.get("date"))
+                if date is not None:
+                    entry = (-date.timestamp(), next(tie), item, uid, items)
+                    heapq.heappush(heap, entry)
+                    return
 
-        merged = heapq.merge(
-            *(of(uid) for uid in history.uids()),
-            key=lambda entry: entry[0],
-            reverse=True,
-        )
-        for _date, item, uid in merged:
+        position = 0
+        while True:
+            # A cron joins the merge when no run on the heap is newer than
+            # its bound: none of its runs can come before the heap's top.
+            while position < len(order) and (
+                not heap or order[position][0] >= -heap[0][0]
+            ):
+                uid = order[position][1]
+                position += 1
+                push(uid, iter(history.stored(uid)))
+            if not heap:
+                return
+            _key, _tie, item, uid, items = heapq.heappop(heap)
             log = Log.load(item)
             if log is not None:
                 yield log, uid
+            push(uid, items)
 
     def rows(self):
         batch = list(self.batch)  # read once, in __call__
