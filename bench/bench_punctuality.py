@@ -3,8 +3,10 @@ cron alone due every second; ours beside APScheduler 3 + SQLite, same jobs.
 
 Ours: Zope in this process on a FileStorage, one worker (dispatcher) with 4
 threads; lateness = a run's start - its due time (from FinishedCronJobEvent).
-Peer: BackgroundScheduler, SQLAlchemyJobStore on SQLite, ThreadPoolExecutor(4),
+Peers: BackgroundScheduler, SQLAlchemyJobStore on SQLite, ThreadPoolExecutor(4),
 CronTrigger(second="*/2"); lateness = the job's start - scheduled_run_time.
+Then the same with APScheduler's MemoryJobStore (nothing durable: the floor a
+scheduler in one process can reach).
 
     .venv/bin/python bench/bench_punctuality.py [--seconds 20] [--repeat 2]
 """
@@ -70,9 +72,10 @@ def ours(site, crons, periodicity, seconds, threads=4):
     return late
 
 
-def peer(directory, crons, second, seconds, threads=4):
+def peer(directory, crons, second, seconds, threads=4, store="sqlite"):
     from apscheduler.events import EVENT_JOB_EXECUTED
     from apscheduler.executors.pool import ThreadPoolExecutor
+    from apscheduler.jobstores.memory import MemoryJobStore
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.background import BackgroundScheduler
 
@@ -88,12 +91,13 @@ def peer(directory, crons, second, seconds, threads=4):
             if started is not None:
                 late.append((started - event.scheduled_run_time.timestamp()) * 1000)
 
+    if store == "memory":
+        jobstore = MemoryJobStore()
+    else:
+        url = f"sqlite:///{directory}/aps-{time.time_ns()}.sqlite"
+        jobstore = SQLAlchemyJobStore(url=url)
     scheduler = BackgroundScheduler(
-        jobstores={
-            "default": SQLAlchemyJobStore(
-                url=f"sqlite:///{directory}/aps-{time.time_ns()}.sqlite"
-            )
-        },
+        jobstores={"default": jobstore},
         executors={"default": ThreadPoolExecutor(threads)},
         job_defaults={"misfire_grace_time": None, "coalesce": False},
         timezone="UTC",
@@ -136,6 +140,7 @@ def main():
         register_noop()
         p50s, p99s, maxes, runs = [], [], [], []
         peer50, peer99, peermax, peer_runs = [], [], [], []
+        memory50, memory99 = [], []
         for _ in range(args.repeat):
             late = ours(site, 200, "*/2 * * * * *", args.seconds)
             p50s.append(percentile(late, 0.5))
@@ -147,12 +152,32 @@ def main():
             peer99.append(percentile(late, 0.99))
             peermax.append(max(late))
             peer_runs.append(len(late))
+            late = peer(directory, 200, "*/2", args.seconds, store="memory")
+            memory50.append(percentile(late, 0.5))
+            memory99.append(percentile(late, 0.99))
         note = "peer: APScheduler 3 + SQLite"
         emit(
             "punctuality", "200 crons every 2 s: lateness p50", p50s, "ms", peer50, note
         )
         emit(
             "punctuality", "200 crons every 2 s: lateness p99", p99s, "ms", peer99, note
+        )
+        memory = "peer: APScheduler 3, in-memory job store"
+        emit(
+            "punctuality",
+            "200 crons every 2 s: lateness p50 (peer: APScheduler in memory)",
+            p50s,
+            "ms",
+            memory50,
+            memory,
+        )
+        emit(
+            "punctuality",
+            "200 crons every 2 s: lateness p99 (peer: APScheduler in memory)",
+            p99s,
+            "ms",
+            memory99,
+            memory,
         )
         emit(
             "punctuality",

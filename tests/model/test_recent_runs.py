@@ -60,6 +60,17 @@ def fill(site, crons, logs_each, seed=7):
     return written
 
 
+def fill_committed(db, crons, logs_each):
+    """fill(), committed through a connection of its own."""
+    setup = Client(db)
+    try:
+        with setup:
+            fill(setup.portal, crons=crons, logs_each=logs_each)
+        setup.tm.commit()
+    finally:
+        setup.close()
+
+
 def listed(site, status="", count=None):
     """What @@cron-runs lists, as (date, status, uid), newest first."""
     view = CronRuns(site, TestRequest())
@@ -119,11 +130,7 @@ def test_a_site_without_the_index_lists_the_same_and_writes_nothing(portal):
 
 def test_first_page_reads_the_records_it_shows_only(functional):
     db = functional["zodbDB"]
-    setup = Client(db)
-    with setup:
-        fill(setup.portal, crons=300, logs_each=3)
-    setup.tm.commit()
-    setup.close()
+    fill_committed(db, crons=300, logs_each=3)
     reader = Client(db)
     try:
         reader.connection.cacheMinimize()
@@ -147,11 +154,7 @@ def test_runs_of_two_crons_and_a_flag_at_once_all_commit(functional):
     runs, and an overdue flag on one of them logged as the same status at
     another second. All commit; the higher bound wins."""
     db = functional["zodbDB"]
-    setup = Client(db)
-    with setup:
-        fill(setup.portal, crons=4, logs_each=1)
-    setup.tm.commit()
-    setup.close()
+    fill_committed(db, crons=4, logs_each=1)
     clients = [Client(db) for _ in range(3)]
     try:
         writes = [
