@@ -1,0 +1,1 @@
+`make bench` measures what issue 18 asks: APScheduler with its in-memory job store beside the SQLite one for punctuality, 100,000 crons, `Crontab.load` of one cron, CPU per run and a dispatcher's look with their ratios to 10 crons; `bench/profile_run.py` profiles the run path. docs/performance.md has the figures, each goal met or not, and what is left. @collective-cron-devs
