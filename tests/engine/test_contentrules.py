@@ -138,3 +138,34 @@ def test_a_broken_rule_does_not_break_runs(site, start_dispatcher, register_runn
     start_dispatcher()
     [log] = wait_for(lambda: logged(uid), 30, interval=0.05, message="the run")
     assert log.status == Status.OK
+
+
+class Counts(Runner):
+    runs = []
+
+    def run(self):
+        Counts.runs.append(self.cron.uid)
+
+
+def test_runs_in_a_site_without_rules_leave_its_annotations_alone(
+    site, start_dispatcher, register_runner
+):
+    """Plone's rule executor stores an empty assignment list on first use: in
+    a site with no rule, that would be a write of the site's annotations on
+    its first runs, conflicting between runs of different crons (each
+    conflict runs a runner again)."""
+    from plone.contentrules.engine.assignments import KEY
+
+    register_runner(Counts, "counted")
+    Counts.runs = []
+    uids = queue_runs(site, *["counted"] * 8)
+    annotations = site.__annotations__
+    assert KEY not in annotations
+    serial = annotations._p_serial
+    start_dispatcher(threads="4")
+    for uid in uids:
+        wait_for(lambda uid=uid: logged(uid), 30, interval=0.05, message="the runs")
+    transaction.begin()
+    assert KEY not in site.__annotations__
+    assert site.__annotations__._p_serial == serial  # no run wrote them
+    assert sorted(Counts.runs) == sorted(uids)  # each runner ran once
