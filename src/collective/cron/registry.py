@@ -25,15 +25,15 @@ from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
 from collective.cron.schedule import site_timezone  # noqa: F401 (its old home)
+from collective.cron.stored import survey
+from collective.cron.stored import uid_of
 from plone.registry.interfaces import IRegistry
 from zope.component import adapter
 from zope.component import queryUtility
 from zope.component.hooks import getSite
 from zope.interface import implementer
 
-import json
 import logging
-import re
 import threading
 
 
@@ -94,37 +94,6 @@ class StoredState:
 def get_registry():
     """The registry of the current site (None outside a site)."""
     return queryUtility(IRegistry)
-
-
-# Both 2.x and our JSON write `"uid": "..."`; environ may hold such a pair
-# too, so every match is a candidate, confirmed by parsing the text.
-_UID = re.compile(r'"uid": "((?:[^"\\]|\\.)*)"')
-_uid_indexes = threading.local()
-
-
-def _uid_index(texts):
-    """uid -> positions of candidate texts, cached while the stored list is
-    the same object (a job reads one cron among 10,000 at each run)."""
-    cached = getattr(_uid_indexes, "cached", None)
-    if cached is not None and cached[0] is texts:
-        return cached[1]
-    index = {}
-    for position, text in enumerate(texts):
-        for match in _UID.findall(text):
-            try:
-                uid = json.loads(f'"{match}"')
-            except ValueError:
-                continue
-            index.setdefault(uid, []).append(position)
-    _uid_indexes.cached = (texts, index)
-    return index
-
-
-def _uid_of(text):
-    try:
-        return json.loads(text).get("uid")
-    except (ValueError, AttributeError):
-        return None
 
 
 def current_login():
@@ -188,6 +157,12 @@ class CrontabRegistryManager:
         """The stored JSON texts, one per cron."""
         return list(self.registry.records[RECORD_CRONTAB].value or [])
 
+    def survey(self):
+        """What the stored texts say (collective.cron.stored.Survey): the
+        uids in crontab order and the texts that break a rule, without
+        loading a cron."""
+        return survey(self.registry.records[RECORD_CRONTAB].value or [])
+
     @property
     def activated(self):
         value = self.registry.records[RECORD_ACTIVATED].value
@@ -218,7 +193,7 @@ class CrontabRegistryManager:
                 cron = Cron.load(text, crontab=crontab)
             except InvalidCron as error:
                 if error.uid is None:
-                    error = error.for_cron(_uid_of(text) or f"#{position}")
+                    error = error.for_cron(uid_of(text) or f"#{position}")
                 if strict:
                     raise error
                 logger.warning("Stored cron set aside, it breaks a rule: %s", error)
@@ -234,9 +209,7 @@ class CrontabRegistryManager:
     @staticmethod
     def _select(texts, uids):
         """The stored texts of these crons, in crontab order."""
-        index = _uid_index(texts)
-        positions = sorted({p for uid in uids for p in index.get(uid, ())})
-        return [texts[p] for p in positions if _uid_of(texts[p]) in uids]
+        return survey(texts).select(uids)
 
     def save(self):
         """Store what changed; return the uids added, changed or removed.
@@ -322,7 +295,7 @@ class CrontabRegistryManager:
 
     def _stored_texts(self):
         """uid -> stored text, as the registry holds it now."""
-        return {uid: text for text in self.crons if (uid := _uid_of(text))}
+        return {uid: text for text in self.crons if (uid := uid_of(text))}
 
     def _texts_before(self, stored, uids):
         """The stored text of these crons before this save: as loaded, else
@@ -332,7 +305,7 @@ class CrontabRegistryManager:
         if missing:
             current = self.registry.records[RECORD_CRONTAB].value or []
             for text in self._select(current, missing):
-                before.setdefault(_uid_of(text), text)
+                before.setdefault(uid_of(text), text)
         return before
 
     def _audit(self, before, uids):
@@ -413,7 +386,7 @@ class CrontabRegistryManager:
         current = self.crons
         result = []
         for text in current:
-            uid = known.get(text) or _uid_of(text)
+            uid = known.get(text) or uid_of(text)
             if uid in removed:
                 continue
             result.append(pending.pop(uid, text))

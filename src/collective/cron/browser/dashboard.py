@@ -38,8 +38,14 @@ class CronDashboard(DashboardPaths, CronViewBase):
             return self.pause_crons(pause=False)
         if "delete_crons" in form or "uids_to_delete" in form:
             return self.delete_crons()
-        # Settings only: the logs are read for the crons of the page shown.
-        self.crontab = Crontab.load(strict=False, logs=False)
+        # The crons of the page shown only, settings only: the logs are read
+        # row by row. The stored texts are surveyed, not loaded, for the
+        # count, the batch and the crons set aside.
+        survey = Crontab().manager.survey()
+        self.uids = survey.loadable()
+        self.broken_crons = survey.broken()
+        self.batch = Batch(self.uids, BATCH_SIZE, self.batch_start)
+        self.crontab = Crontab.load(strict=False, logs=False, uids=list(self.batch))
         self.queue = IQueue(self.context)
         return self.template()
 
@@ -135,16 +141,22 @@ class CronDashboard(DashboardPaths, CronViewBase):
     # -- display --------------------------------------------------------------
 
     @property
-    def batch(self):
-        crons = list(self.crontab.crons.values())
-        start = int(self.request.form.get("b_start", 0) or 0)
-        return Batch(crons, BATCH_SIZE, start)
+    def batch_start(self):
+        try:
+            return max(0, int(self.request.form.get("b_start", 0) or 0))
+        except (TypeError, ValueError):
+            return 0
+
+    @property
+    def cron_count(self):
+        return len(self.uids)
 
     def rows(self):
         self.now = clock.now()
         self.overdue_grace = overdue_grace()
         history = History(self.context)
-        for cron in self.batch:
+        for uid in self.batch:
+            cron = self.crontab.crons[uid]
             job = self.queue.job(cron.uid)
             logs = history.logs(cron.uid)
             if logs is None:  # 2.x logs, still in the registry
@@ -191,7 +203,7 @@ class CronDashboard(DashboardPaths, CronViewBase):
 
     def broken(self):
         """Stored crons set aside because they break a rule (see api.md)."""
-        return [error.message() for error in self.crontab.broken]
+        return [error.message() for error in self.broken_crons]
 
     @property
     def workers_alive(self):

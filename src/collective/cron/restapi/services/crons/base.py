@@ -37,8 +37,10 @@ class CronsService(Service):
         return BadRequest(f"No {method} {path}: use {self.usage}")
 
     def load(self, uid, logs=True):
-        """(crontab, cron); NotFound for an unknown uid."""
-        crontab = Crontab.load(strict=False, logs=logs)
+        """(crontab, cron); NotFound for an unknown uid.
+
+        Only this cron is loaded: saving the crontab writes it alone."""
+        crontab = Crontab.load(strict=False, logs=logs, uids=[uid])
         try:
             return crontab, crontab.by_uid(uid)
         except NoSuchCron:

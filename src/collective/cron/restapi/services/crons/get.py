@@ -41,11 +41,15 @@ class CronsGet(CronsService):
         raise self.wrong_path()
 
     def listing(self):
-        # Settings only: the logs ("last") are read for the batch's crons.
-        crontab = Crontab.load(strict=False, logs=False)
-        batch = HypermediaBatch(self.request, list(crontab.crons.values()))
+        # The batch's crons only, settings only: the stored texts are
+        # surveyed for the count and the crons set aside; the logs ("last")
+        # are read for the batch's crons.
+        survey = Crontab().manager.survey()
+        batch = HypermediaBatch(self.request, survey.loadable())
+        crontab = Crontab.load(strict=False, logs=False, uids=list(batch))
+        crons = [crontab.crons[uid] for uid in batch]
         history = History(self.context)
-        for cron in batch:
+        for cron in crons:
             recorded = history.logs(cron.uid)
             if recorded is not None:  # else 2.x logs, still in the registry
                 cron.logs = recorded
@@ -56,7 +60,7 @@ class CronsGet(CronsService):
             "items_total": batch.items_total,
             "items": [
                 getMultiAdapter((cron, self.request), ISerializeToJsonSummary)()
-                for cron in batch
+                for cron in crons
             ],
             "jobs_total": len(IQueue(self.context)),
             "workers": [
@@ -64,9 +68,10 @@ class CronsGet(CronsService):
                 for record in heartbeats(self.context)
             ],
         }
-        if crontab.broken:
+        broken = survey.broken()
+        if broken:
             # Stored crons that break a rule added since they were saved.
-            result["broken"] = [str(error) for error in crontab.broken]
+            result["broken"] = [str(error) for error in broken]
         if batch.links:
             result["batching"] = batch.links
         return result

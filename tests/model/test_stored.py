@@ -1,0 +1,161 @@
+"""The stored texts surveyed once: a run reads one cron, a page its crons, and
+what each text says is learnt once per process yet never outlives the text."""
+
+from collective.cron import stored
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.crontab import Runner
+from collective.cron.registry import RECORD_CRONTAB
+from plone.registry.interfaces import IRegistry
+from zope.component import getUtility
+
+import json
+import pytest
+
+
+def write_texts(texts):
+    """Store texts as an earlier build could have: below the record's checks."""
+    getUtility(IRegistry).records._values[RECORD_CRONTAB] = list(texts)
+
+
+def text(uid, **settings):
+    data = Cron(uid=uid, name=f"job-{uid}", periodicity="@daily").dump(logs=False)
+    data.update(settings)
+    return json.dumps(data)
+
+
+@pytest.fixture
+def counted_loads(monkeypatch):
+    """The uids of the stored texts checked against the rules."""
+    checked = []
+    real = stored.TextFacts.error
+
+    def error(self):
+        if self._error is stored._UNKNOWN:
+            checked.append(self.uid)
+        return real(self)
+
+    monkeypatch.setattr(stored.TextFacts, "error", error)
+    return checked
+
+
+def test_survey_lists_loadable_crons_in_order_and_names_the_broken(portal):
+    write_texts(
+        [
+            text("a"),
+            text("steps", periodicity="*/90 * * * *"),
+            "not json",
+            text("b"),
+            text("a", name="second-a"),  # a uid stored twice is shown once
+        ]
+    )
+    survey = Crontab().manager.survey()
+    assert survey.loadable() == ["a", "b"]
+    steps, unreadable = (str(error) for error in survey.broken())
+    assert steps.startswith("Cron steps: Invalid periodicity '*/90 * * * *'")
+    assert unreadable.startswith("Cron #3: ")
+    # What a full load sets aside, the survey names the same way.
+    crontab = Crontab.load(strict=False, logs=False)
+    assert [str(e) for e in crontab.broken] == [str(e) for e in survey.broken()]
+    assert list(crontab.crons) == survey.loadable()
+
+
+def test_each_text_is_checked_once_until_it_changes(portal, counted_loads):
+    write_texts([text(str(number)) for number in range(20)])
+    Crontab().manager.survey().loadable()
+    assert sorted(counted_loads, key=int) == [str(n) for n in range(20)]
+    counted_loads.clear()
+
+    # One cron saved: the stored list is new, only its text is checked again.
+    crontab = Crontab.load(uids=["7"])
+    crontab.crons["7"].environ = {"changed": True}
+    crontab.save()
+    survey = Crontab().manager.survey()
+    assert survey.loadable() == [str(n) for n in range(20)]
+    assert counted_loads == ["7"]
+    # The change is what a page then shows.
+    page = Crontab.load(uids=["7"], logs=False)
+    assert page.crons["7"].environ == {"changed": True}
+
+
+def test_facts_of_removed_texts_are_dropped(portal):
+    write_texts([text(str(number)) for number in range(30)])
+    Crontab().manager.survey()
+    crontab = Crontab.load()
+    for uid in [str(number) for number in range(10, 30)]:
+        del crontab.crons[uid]
+    crontab.save()
+    Crontab().manager.survey()
+    key = stored._site_key()
+    assert sorted(facts.uid for facts in stored._facts_by_site[key].values()) == [
+        str(number) for number in range(10)
+    ]
+    # One mapping per site, whatever the registry's state was before.
+    assert [other for other in stored._facts_by_site if other[0] == key[0]] == [key]
+
+
+def test_a_rule_that_depends_on_the_runners_is_checked_again(portal, register_runner):
+    # A cron named like an absolute path is refused unless a runner has that
+    # name: registering one changes the verdict on the same stored text.
+    write_texts([text("odd", name="/odd/name")])
+    assert Crontab().manager.survey().loadable() == []
+
+    class OddRunner(Runner):
+        def run(self):
+            return None
+
+    register_runner(OddRunner, "/odd/name")
+    assert Crontab().manager.survey().loadable() == ["odd"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        "edit one",
+        "add two",
+        "edit and add",
+        "remove one",
+        "reorder",
+        "uid moves to a new text",
+        "duplicate uid added",
+    ],
+)
+def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatch):
+    read_afresh = []
+    real_read = stored.Survey.read.__func__
+    monkeypatch.setattr(
+        stored.Survey,
+        "read",
+        classmethod(lambda cls, *args: read_afresh.append(1) or real_read(cls, *args)),
+    )
+    texts = [text(f"c{number}") for number in range(12)]
+    write_texts(texts)
+    Crontab().manager.survey()  # the last look this thread made
+    changed = list(texts)
+    if change == "edit one":
+        changed[3] = text("c3", environ={"edited": 1})
+    elif change == "add two":
+        changed += [text("new1"), text("new2")]
+    elif change == "edit and add":
+        changed[0] = text("c0", periodicity="*/90 * * * *")  # now breaks a rule
+        changed.append(text("new1"))
+    elif change == "remove one":
+        del changed[5]
+    elif change == "reorder":
+        changed.reverse()
+    elif change == "uid moves to a new text":
+        changed[2] = text("other")
+        changed.append(text("c2", name="moved"))
+    elif change == "duplicate uid added":
+        changed.append(text("c4", name="again"))
+    write_texts(changed)
+    read_afresh.clear()
+    survey = Crontab().manager.survey()
+    # A list as long or longer is patched (up to MAX_CHANGED texts
+    # changed); a shorter one is read again.
+    assert read_afresh == ([1] if change == "remove one" else [])
+    afresh = stored.Survey.read(changed, {})
+    assert survey.loadable() == afresh.loadable()
+    assert survey.positions == afresh.positions
+    assert [str(e) for e in survey.broken()] == [str(e) for e in afresh.broken()]
+    assert survey.select(["c2", "c4", "new1"]) == afresh.select(["c2", "c4", "new1"])
