@@ -159,3 +159,49 @@ def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatc
     assert survey.positions == afresh.positions
     assert [str(e) for e in survey.broken()] == [str(e) for e in afresh.broken()]
     assert survey.select(["c2", "c4", "new1"]) == afresh.select(["c2", "c4", "new1"])
+
+
+@pytest.mark.parametrize(
+    "stored_uid, shown",
+    [
+        ("", None),
+        (0, None),
+        ([], None),
+        (None, None),
+        ("  spaced  ", "spaced"),
+        (["a"], None),
+        ({"k": 1}, None),
+    ],
+)
+def test_odd_uids_are_read_as_the_cron_loads_them(portal, stored_uid, shown):
+    odd = json.loads(text("odd"))
+    if stored_uid is None:
+        del odd["uid"]
+    else:
+        odd["uid"] = stored_uid
+    write_texts([text("a"), json.dumps(odd), text("b")])
+    survey = Crontab().manager.survey()
+    expected = ["a", shown, "b"] if shown else ["a", "b"]
+    assert survey.loadable() == expected
+    # A page loads what the survey lists; a full load agrees with it.
+    assert list(Crontab.load(uids=expected, logs=False).crons) == expected
+    full = Crontab.load(strict=False, logs=False)
+    assert list(full.crons) == expected
+    assert [str(e) for e in full.broken] == [str(e) for e in survey.broken()]
+    if not shown:
+        [error] = survey.broken()
+        if stored_uid:  # a uid, but not a text
+            assert f"Invalid uid {stored_uid!r}: must be a non-empty text" in str(error)
+        else:  # loading would make one up
+            assert str(error).startswith("Cron #2: Invalid uid None: is missing")
+
+
+def test_a_text_nested_too_deep_is_set_aside_not_fatal(portal):
+    write_texts([text("a"), "[" * 100_000, text("b")])
+    survey = Crontab().manager.survey()
+    assert survey.loadable() == ["a", "b"]
+    assert str(survey.broken()[0]).startswith("Cron #2: Invalid cron")
+    assert list(Crontab.load(uids=["b"]).crons) == ["b"]  # a run still loads
+    full = Crontab.load(strict=False, logs=False)
+    assert list(full.crons) == ["a", "b"]
+    assert len(full.broken) == 1

@@ -430,7 +430,7 @@ class Cron:
         if isinstance(data, (str, bytes)):
             try:
                 data = json.loads(data)
-            except ValueError as error:
+            except (ValueError, RecursionError) as error:
                 raise InvalidCron("cron", data, f"is not valid JSON ({error})")
         if not isinstance(data, dict):
             raise InvalidCron("cron", data, "must be a JSON object")

@@ -25,6 +25,7 @@ from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
 from collective.cron.schedule import site_timezone  # noqa: F401 (its old home)
+from collective.cron.stored import NO_UID
 from collective.cron.stored import survey
 from collective.cron.stored import uid_of
 from plone.registry.interfaces import IRegistry
@@ -191,6 +192,11 @@ class CrontabRegistryManager:
         for position, text in enumerate(texts, start=1):
             try:
                 cron = Cron.load(text, crontab=crontab)
+                if cron.uid not in text:
+                    # No uid stored: loading made one up, a new one at each
+                    # load, so the cron could not be linked to nor run.
+                    del crontab.crons[cron.uid]
+                    raise InvalidCron("uid", None, NO_UID)
             except InvalidCron as error:
                 if error.uid is None:
                     error = error.for_cron(uid_of(text) or f"#{position}")
@@ -381,12 +387,12 @@ class CrontabRegistryManager:
         """Apply changed and removed crons to what the registry holds now."""
         if not changed and not removed:
             return
-        known = {text: uid for uid, text in stored.raw.items()}
         pending = dict(changed)
         current = self.crons
+        # Each stored text's uid from the survey: not parsed again.
+        uids = [facts.uid for facts in self.survey().facts]
         result = []
-        for text in current:
-            uid = known.get(text) or uid_of(text)
+        for text, uid in zip(current, uids, strict=True):
             if uid in removed:
                 continue
             result.append(pending.pop(uid, text))

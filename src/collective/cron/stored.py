@@ -11,6 +11,7 @@ What is kept is per site and per state of the site's component registry: a
 cron's name is checked against the runners registered (validators.check_name).
 """
 
+from collective.cron import _
 from collective.cron.crontab import Cron
 from collective.cron.errors import InvalidCron
 from itertools import compress
@@ -23,6 +24,8 @@ import threading
 
 
 _UNKNOWN = object()
+
+NO_UID = _("is missing: a stored cron needs one (give it a uid in the record)")
 
 # More texts changed than this since a thread's last look: read the list
 # again (one dict lookup a text) rather than patch the last survey.
@@ -39,11 +42,16 @@ _surveys = threading.local()
 
 
 def uid_of(text):
-    """The uid a stored text names, or None when it is not a JSON object."""
+    """The uid a stored text names (stripped, as the cron loads it), or None
+    when it names none: not a JSON object, or no uid text in it."""
     try:
-        return json.loads(text).get("uid")
-    except (ValueError, AttributeError, TypeError):
+        data = json.loads(text)
+    except (ValueError, TypeError, RecursionError):
         return None
+    uid = data.get("uid") if isinstance(data, dict) else None
+    if isinstance(uid, str) and uid.strip():
+        return uid.strip()
+    return None
 
 
 class TextFacts:
@@ -63,9 +71,14 @@ class TextFacts:
             try:
                 Cron.load(self.text)
             except InvalidCron as error:
-                self._error = error
+                # Kept while the text is stored: not the frames that raised it.
+                self._error = error.with_traceback(None)
             else:
-                self._error = None
+                # Loading would make a uid up, a new one each time: the cron
+                # could be neither linked to nor run.
+                self._error = (
+                    None if self.uid is not None else InvalidCron("uid", None, NO_UID)
+                )
         return self._error
 
 
