@@ -2,6 +2,7 @@
 
 from collective.cron import crontab as mcrontab
 from collective.cron.interfaces import ICronManager
+from collective.cron.interfaces import ICrontabManager
 from collective.cron.interfaces import IQueue
 from collective.cron.registry import RECORD_CRONTAB
 from collective.cron.testing import run_due_jobs
@@ -252,3 +253,27 @@ def test_uninstall_unmarks_the_site(portal, installer):
     assert marked_sites(portal) == []
     installer.install_product("collective.cron")
     assert marked_sites(portal) == ["/plone"]
+
+
+def test_crons_of_one_schedule_in_other_zones_get_their_own_times(portal):
+    # A full synchronisation computes a schedule's next time once per time
+    # zone: 08:00 in Paris, in New York and in the site's zone (UTC) differ.
+    set_now(datetime(2026, 6, 1, 12, 0))
+    crontab = mcrontab.Crontab()
+    for uid, zone in (("paris", "Europe/Paris"), ("ny", "America/New_York")):
+        mcrontab.Cron(
+            uid=uid, name=uid, periodicity="0 8 * * *", timezone=zone, crontab=crontab
+        )
+    mcrontab.Cron(uid="site", name="site", periodicity="0 8 * * *", crontab=crontab)
+    mcrontab.Cron(uid="other", name="other", periodicity="30 8 * * *", crontab=crontab)
+    crontab.save()
+    queue = IQueue(portal)
+    queue.clear()
+    getMultiAdapter((portal, mcrontab.Crontab.load()), ICrontabManager).synchronize()
+    due = {job.cron_uid: job.begin_after for job in queue.jobs}
+    assert due == {
+        "paris": utc(2026, 6, 2, 6, 0),
+        "ny": utc(2026, 6, 2, 12, 0),
+        "site": utc(2026, 6, 2, 8, 0),
+        "other": utc(2026, 6, 2, 8, 30),
+    }

@@ -5,7 +5,10 @@ from collective.cron import stored
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.crontab import Runner
+from collective.cron.errors import InvalidCron
 from collective.cron.registry import RECORD_CRONTAB
+from datetime import UTC
+from datetime import datetime
 from plone.registry.interfaces import IRegistry
 from zope.component import getUtility
 
@@ -205,3 +208,50 @@ def test_a_text_nested_too_deep_is_set_aside_not_fatal(portal):
     full = Crontab.load(strict=False, logs=False)
     assert list(full.crons) == ["a", "b"]
     assert len(full.broken) == 1
+
+
+def test_a_canonical_text_loads_as_the_rules_would_make_it(portal):
+    cron = Cron(
+        uid="full",
+        name="job-full",
+        periodicity="*/5 * * * *",
+        environ={"list": [1, 2.5, None], "nested": {"a": "é"}},
+        timezone="Europe/Paris",
+        recipients=["ops@example.org"],
+        notify="failure",
+        retries=2,
+        timeout=30,
+        title="Full",
+    )
+    write_texts([cron.to_json(logs=False), text("other")])
+    first = Crontab.load(logs=False).crons["full"]
+    facts = Crontab().manager.survey().facts[0]
+    assert facts.canonical
+    ruled = Cron.load(facts.text)
+    assert first.dump() == ruled.dump()
+    assert first.next_after(datetime(2026, 1, 1, tzinfo=UTC)) == ruled.next_after(
+        datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    # Each load is a cron of its own: changing one changes no other.
+    first.environ["list"].append("changed")
+    first.recipients.append("more@example.org")
+    again = Crontab.load(logs=False).crons["full"]
+    assert again.environ == {"list": [1, 2.5, None], "nested": {"a": "é"}}
+    assert again.recipients == ["ops@example.org"]
+    # Assignments still go through the rules.
+    with pytest.raises(InvalidCron, match="Invalid periodicity"):
+        again.periodicity = "*/90 * * * *"
+
+
+def test_a_text_in_another_form_goes_through_the_rules(portal):
+    # As 2.x wrote it: other key order, logs inside, newer settings missing.
+    legacy = (
+        '{"uid": "old", "name": "mycronjob", "user": null, "activated": true, '
+        '"periodicity": "*/1 * * * *", "logs_limit": 25, "logs": [{"date": '
+        '"2008-01-01 02:04:00", "status": 1, "messages": []}], "environ": {}}'
+    )
+    write_texts([legacy])
+    [cron] = Crontab.load().crons.values()
+    assert not Crontab().manager.survey().facts[0].canonical
+    assert (cron.misfire, cron.retries, cron.logs_limit) == ("run_once", 0, 25)
+    assert cron.slast == "2008-01-01 02:04:00"

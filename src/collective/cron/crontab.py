@@ -453,6 +453,22 @@ class Cron:
             crontab.add_cron(cron)
         return cron
 
+    @classmethod
+    def from_checked(cls, data, crontab=None):
+        """A Cron from settings that passed the rules as they are: the
+        mapping of a stored text that Cron.to_json(logs=False) wrote (see
+        collective.cron.stored). No rule runs: 10,000 crons load in a
+        fraction of the time."""
+        cron = cls.__new__(cls)
+        state = cron.__dict__
+        for name in settings.NAMES:
+            state["_" + name] = data[name]
+        state["_logs"] = []
+        state["_crontab"] = None
+        if crontab is not None:
+            crontab.add_cron(cron)
+        return cron
+
 
 def _crons_of(data):
     """(crons, activated or None) from the shapes Crontab.load accepts."""

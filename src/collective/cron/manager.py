@@ -92,10 +92,13 @@ def is_scheduled(cron):
 class CronManager:
     """The queue seen from one cron."""
 
-    def __init__(self, context, cron):
+    def __init__(self, context, cron, queue=None, history=None):
         self.context = context
         self.cron = cron
-        self.queue = IQueue(context)
+        # A crontab's synchronisation hands the same ones to every cron: a
+        # Plone site's annotations cost a schema lookup each time.
+        self.queue = queue if queue is not None else IQueue(context)
+        self.history = history if history is not None else History(context)
 
     def register_job(self, begin_after=None, force=False, environ=None):
         """Queue the next run; force: a run due now, even for an inactive cron.
@@ -113,7 +116,7 @@ class CronManager:
             begin_after = check_begin_after(begin_after)
         if force:
             override = check_environ(environ) if environ else None
-            History(self.context).ensure(cron.uid, cron.logs)
+            self.history.ensure(cron.uid, cron.logs)
             self.queue.schedule(
                 cron.uid,
                 begin_after or clock.now(),
@@ -130,7 +133,7 @@ class CronManager:
         if due is None:
             self.remove_jobs()
             return False
-        History(self.context).ensure(cron.uid, cron.logs)
+        self.history.ensure(cron.uid, cron.logs)
         self.queue.schedule(cron.uid, due, signature=signature(cron))
         return True
 
@@ -190,13 +193,15 @@ class CronManager:
             action, uid=self.cron.uid, name=self.cron.name, changes=changes, who=who
         )
 
-    def synchronize(self, now=None):
+    def synchronize(self, now=None, next_times=None):
         """Make the queue hold the job this cron should have; True if changed.
 
         Kept as they are: a forced job while the cron exists, a running job
         (its end reschedules it from the cron's settings of that moment), and
         a job already due (it runs once, then the schedule resumes), so a save
-        never drops a run that is about to start.
+        never drops a run that is about to start. `next_times`: a mapping
+        shared by the crons of one synchronisation at the same `now`, (periodicity,
+        time zone) -> next fire time, so that crons of one schedule compute it once.
         """
         cron = self.cron
         job = self.queue.job(cron.uid)
@@ -209,7 +214,13 @@ class CronManager:
         now = now or clock.now()
         if job is not None and (job.running or job.begin_after <= now):
             return False
-        due = cron.next_after(now)
+        if next_times is None:
+            due = cron.next_after(now)
+        else:
+            key = (cron.periodicity, cron.timezone)
+            if key not in next_times:
+                next_times[key] = cron.next_after(now)
+            due = next_times[key]
         if due is None:
             return self.remove_jobs()
         if job is not None and (job.begin_after, job.signature) == (
@@ -218,7 +229,7 @@ class CronManager:
         ):
             return False
         if job is None:
-            History(self.context).ensure(cron.uid, cron.logs)
+            self.history.ensure(cron.uid, cron.logs)
         self.queue.schedule(cron.uid, due, signature=signature(cron))
         return True
 
@@ -279,5 +290,9 @@ class CrontabManager:
                     self.queue.remove(uid)
             targets = [crons[uid] for uid in uids if uid in crons]
         now = clock.now()
+        history = History(self.context)
+        next_times = {}
         for cron in targets:
-            CronManager(self.context, cron).synchronize(now)
+            CronManager(self.context, cron, self.queue, history).synchronize(
+                now, next_times
+            )

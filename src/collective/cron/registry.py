@@ -25,7 +25,6 @@ from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
 from collective.cron.schedule import site_timezone  # noqa: F401 (its old home)
-from collective.cron.stored import NO_UID
 from collective.cron.stored import survey
 from collective.cron.stored import uid_of
 from plone.registry.interfaces import IRegistry
@@ -178,28 +177,23 @@ class CrontabRegistryManager:
         not scheduled, and its stored text is kept as it is on save.
         """
         crontab = self.crontab
+        survey = self.survey()
         if uids is not None:
-            texts = self._select(
-                self.registry.records[RECORD_CRONTAB].value or [], set(uids)
-            )
+            positions = survey.positions_of(set(uids))
         else:
-            texts = self.crons
+            positions = range(len(survey.facts))
         history = _history() if logs else None
         crontab.activated = self.activated
         crontab.crons.clear()
         crontab.broken = []
         raw, loaded_logs = {}, {}
-        for position, text in enumerate(texts, start=1):
+        for position in positions:
+            facts = survey.facts[position]
             try:
-                cron = Cron.load(text, crontab=crontab)
-                if cron.uid not in text:
-                    # No uid stored: loading made one up, a new one at each
-                    # load, so the cron could not be linked to nor run.
-                    del crontab.crons[cron.uid]
-                    raise InvalidCron("uid", None, NO_UID)
+                cron = facts.load(crontab)
             except InvalidCron as error:
                 if error.uid is None:
-                    error = error.for_cron(uid_of(text) or f"#{position}")
+                    error = error.for_cron(facts.uid or f"#{position + 1}")
                 if strict:
                     raise error
                 logger.warning("Stored cron set aside, it breaks a rule: %s", error)
@@ -208,7 +202,7 @@ class CrontabRegistryManager:
             recorded = history.logs(cron.uid) if history is not None else None
             if recorded is not None:
                 cron.logs = recorded
-            raw[cron.uid] = text
+            raw[cron.uid] = facts.text
             loaded_logs[cron.uid] = _dumped_logs(cron)
         crontab._stored = StoredState(crontab.activated, raw, loaded_logs)
 

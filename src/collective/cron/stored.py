@@ -55,31 +55,45 @@ def uid_of(text):
 
 
 class TextFacts:
-    """One stored text: its uid (read at once) and the rule it breaks, if
-    any (checked when first asked)."""
+    """One stored text: its uid (read at once), the rule it breaks if any
+    (checked when first asked) and whether it is in canonical form."""
 
-    __slots__ = ("_error", "text", "uid")
+    __slots__ = ("_error", "canonical", "text", "uid")
 
     def __init__(self, text):
         self.text = text
         self.uid = uid_of(text)
+        # True once checked and found to be what Cron.to_json writes: its
+        # values are then clean, and load() skips the rules.
+        self.canonical = False
         self._error = _UNKNOWN
 
     def error(self):
         """InvalidCron when today's rules refuse the text, else None."""
         if self._error is _UNKNOWN:
             try:
-                Cron.load(self.text)
+                cron = Cron.load(self.text)
             except InvalidCron as error:
                 # Kept while the text is stored: not the frames that raised it.
                 self._error = error.with_traceback(None)
             else:
+                self.canonical = cron.to_json(logs=False) == self.text
                 # Loading would make a uid up, a new one each time: the cron
                 # could be neither linked to nor run.
                 self._error = (
                     None if self.uid is not None else InvalidCron("uid", None, NO_UID)
                 )
         return self._error
+
+    def load(self, crontab=None):
+        """A new Cron of this text, added to `crontab`; InvalidCron when the
+        rules refuse it. A canonical text is read, not checked again."""
+        error = self.error()
+        if error is not None:
+            raise error.for_cron(error.uid)  # a copy: the kept one stays clean
+        if self.canonical:
+            return Cron.from_checked(json.loads(self.text), crontab=crontab)
+        return Cron.load(self.text, crontab=crontab)
 
 
 class Survey:
@@ -132,10 +146,13 @@ class Survey:
                 positions[new.uid] = sorted([*positions.get(new.uid, ()), position])
         return Survey(texts, facts, positions), read
 
+    def positions_of(self, uids):
+        """The positions of these crons' texts, in crontab order."""
+        return sorted({p for uid in uids for p in self.positions.get(uid, ())})
+
     def select(self, uids):
         """The stored texts of these crons, in crontab order."""
-        found = sorted({p for uid in uids for p in self.positions.get(uid, ())})
-        return [self.texts[position] for position in found]
+        return [self.texts[position] for position in self.positions_of(uids)]
 
     def loadable(self):
         """Uids of the crons that load, in crontab order, each once."""
