@@ -28,7 +28,8 @@ class HiddenProfiles:
 def post_install(context):
     """Mark the site for workers; queue jobs of crons already in the registry."""
     mark_site(api.portal.get())
-    notify(CrontabSynchronisationEvent(Crontab.load(strict=False)))
+    # Settings only: synchronising reads no run history.
+    notify(CrontabSynchronisationEvent(Crontab.load(strict=False, logs=False)))
 
 
 def uninstall(context):

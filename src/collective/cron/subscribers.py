@@ -34,7 +34,7 @@ def record_modified(event):
     if event.record.__name__ not in (RECORD_CRONTAB, RECORD_ACTIVATED) or is_writing():
         return
     _audit_record_edit(event)
-    notify(CrontabSynchronisationEvent(Crontab.load()))
+    notify(CrontabSynchronisationEvent(Crontab.load(logs=False)))
 
 
 def _audit_record_edit(event):
