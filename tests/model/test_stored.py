@@ -255,3 +255,25 @@ def test_a_text_in_another_form_goes_through_the_rules(portal):
     assert not Crontab().manager.survey().facts[0].canonical
     assert (cron.misfire, cron.retries, cron.logs_limit) == ("run_once", 0, 25)
     assert cron.slast == "2008-01-01 02:04:00"
+
+
+def test_a_list_changed_in_place_and_stored_back_is_read_again(portal):
+    # plone.registry's usual way: take the value, change it, store it back.
+    # The record then holds the same list object, with other texts in it.
+    write_texts([text("a")])
+    assert list(Crontab.load().crons) == ["a"]
+    registry = getUtility(IRegistry)
+    texts = registry[RECORD_CRONTAB]
+    texts.append(text("b"))
+    registry[RECORD_CRONTAB] = texts
+    assert list(Crontab.load().crons) == ["a", "b"]
+    assert Crontab().manager.survey().loadable() == ["a", "b"]
+    texts[0] = text("a", name="renamed")
+    registry[RECORD_CRONTAB] = texts
+    crontab = Crontab.load()
+    assert crontab.crons["a"].name == "renamed"
+    # Saving applies the change to what is stored, every text kept.
+    crontab.crons["b"].title = "B"
+    crontab.save()
+    assert [json.loads(t)["uid"] for t in registry[RECORD_CRONTAB]] == ["a", "b"]
+    assert Crontab.load().crons["b"].title == "B"

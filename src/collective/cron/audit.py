@@ -197,7 +197,7 @@ def settings_of(text):
     except ValueError:
         try:
             data = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         if not isinstance(data, dict):
             return None

@@ -36,8 +36,8 @@ MAX_CHANGED = 1000
 # only costs recomputing them).
 _facts_by_site = {}
 
-# Per thread and site: the last survey, and the stored list it was made of
-# (each ZODB connection holds its own copy of the record's value).
+# Per thread and site: (the site key, the last survey); each ZODB connection
+# holds its own copy of the record's value.
 _surveys = threading.local()
 
 
@@ -100,7 +100,8 @@ class Survey:
     """The facts of one stored list of texts, in their stored order."""
 
     def __init__(self, texts, facts, positions):
-        self.texts = texts
+        # A copy: the stored list may be changed in place and stored back.
+        self.texts = list(texts)
         self.facts = facts
         self.positions = positions
 
@@ -196,12 +197,15 @@ def survey(texts):
     if not hasattr(_surveys, "by_site"):
         _surveys.by_site = {}
     last = _surveys.by_site.get(key[0])
-    if last is not None and last[0] is texts and last[1] == key:
-        return last[2]
+    # Compared, not just the same object: code may change the stored list in
+    # place and store it back. Texts that are the same objects compare at C
+    # speed; a list reloaded from the ZODB compares text by text.
+    if last is not None and last[0] == key and last[1].texts == texts:
+        return last[1]
     known = _facts_by_site.get(key)
     changed = None
-    if last is not None and last[1] == key and known is not None:
-        changed = last[2].changed_to(texts, known)
+    if last is not None and last[0] == key and known is not None:
+        changed = last[1].changed_to(texts, known)
     if changed is not None and len(known) <= len(texts) + MAX_CHANGED:
         # What is kept grows by the few new texts; the replaced ones are
         # dropped at the next full read.
@@ -216,5 +220,5 @@ def survey(texts):
         for other in list(_facts_by_site):
             if other[0] == key[0] and other != key:
                 _facts_by_site.pop(other, None)
-    _surveys.by_site[key[0]] = (texts, key, found)
+    _surveys.by_site[key[0]] = (key, found)
     return found
