@@ -206,11 +206,6 @@ class CrontabRegistryManager:
             loaded_logs[cron.uid] = _dumped_logs(cron)
         crontab._stored = StoredState(crontab.activated, raw, loaded_logs)
 
-    @staticmethod
-    def _select(texts, uids):
-        """The stored texts of these crons, in crontab order."""
-        return survey(texts).select(uids)
-
     def save(self):
         """Store what changed; return the uids added, changed or removed.
 
@@ -303,8 +298,7 @@ class CrontabRegistryManager:
         before = {uid: stored.raw[uid] for uid in uids if uid in stored.raw}
         missing = set(uids) - set(before)
         if missing:
-            current = self.registry.records[RECORD_CRONTAB].value or []
-            for text in self._select(current, missing):
+            for text in self.survey().select(missing):
                 before.setdefault(uid_of(text), text)
         return before
 
