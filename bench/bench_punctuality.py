@@ -2,7 +2,8 @@
 cron alone due every second; ours beside APScheduler 3 + SQLite, same jobs.
 
 Ours: Zope in this process on a FileStorage, one worker (dispatcher) with 4
-threads; lateness = a run's start - its due time (from FinishedCronJobEvent).
+threads; lateness = a run's start - its due time (from FinishedCronJobEvent,
+counted when the run's transaction commits).
 Peers: BackgroundScheduler, SQLAlchemyJobStore on SQLite, ThreadPoolExecutor(4),
 CronTrigger(second="*/2"); lateness = the job's start - scheduled_run_time.
 Then the same with APScheduler's MemoryJobStore (nothing durable: the floor a
@@ -40,8 +41,14 @@ def ours(site, crons, periodicity, seconds, threads=4):
         due = datetime.fromisoformat(event.log.details["due"]).replace(
             tzinfo=event.log.date.tzinfo
         )
-        with lock:
-            late.append((event.log.date - due).total_seconds() * 1000)
+        lateness = (event.log.date - due).total_seconds() * 1000
+
+        def committed(success):
+            if success:  # a run counts once it is saved
+                with lock:
+                    late.append(lateness)
+
+        transaction.get().addAfterCommitHook(committed)
 
     transaction.begin()
     crontab = Crontab()

@@ -57,7 +57,9 @@ def clear_history(site):
 
 
 class Finished:
-    """Counts FinishedCronJobEvent: no polling of the database while measuring."""
+    """Counts runs as their transaction commits (FinishedCronJobEvent, then
+    an after-commit hook): no polling of the database while measuring, and a
+    run counts only once it is saved."""
 
     def __init__(self):
         from collective.cron.interfaces import IFinishedCronJobEvent
@@ -68,8 +70,12 @@ class Finished:
         getGlobalSiteManager().registerHandler(self.handle, (IFinishedCronJobEvent,))
 
     def handle(self, event):
-        with self.lock:
-            self.count += 1
+        transaction.get().addAfterCommitHook(self.committed)
+
+    def committed(self, success):
+        if success:
+            with self.lock:
+                self.count += 1
 
 
 def count_runs(site, uids):

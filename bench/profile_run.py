@@ -1,8 +1,12 @@
 """Where a run's time goes: cProfile over N no-op runs on the worker's run
-path (claim_and_run_many: a claim commit, then the run and its commit), Zope
-in this process on a FileStorage, one site with --crons crons.
+path (claim_and_run_many: a claim commit, then the runs and their commits),
+Zope in this process on a FileStorage, one site with --crons crons, of which
+--batch no-op crons due every second, claimed and run as one batch (saved
+together with --group-commit seconds, as the dispatcher does; 0: each run
+commits alone).
 
     .venv/bin/python bench/profile_run.py [--runs 2000] [--crons 10] [--top 25]
+        [--batch 1] [--group-commit 0.2]
 """
 
 from common import create_site
@@ -25,6 +29,8 @@ def main():
     parser.add_argument("--runs", type=int, default=2000)
     parser.add_argument("--crons", type=int, default=10)
     parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--group-commit", type=float, default=0.2)
     parser.add_argument(
         "--callees", help="also print what functions matching this call"
     )
@@ -41,21 +47,29 @@ def main():
         start = datetime(2030, 1, 1)
         set_now(start)
         crontab = Crontab()
-        for number in range(args.crons - 1):
+        for number in range(args.crons - args.batch):
             Cron(name=f"idle-{number}", periodicity="0 0 1 1 *", crontab=crontab)
-        Cron(uid="noop", name="bench-noop", periodicity="* * * * * *", crontab=crontab)
+        uids = [f"noop{number}" for number in range(args.batch)]
+        for uid in uids:
+            Cron(uid=uid, name="bench-noop", periodicity="* * * * * *", crontab=crontab)
         crontab.save()
         transaction.commit()
         queue = IQueue(site)
 
         def runs():
             now = start
-            for _ in range(args.runs):
+            for _ in range(args.runs // args.batch):
                 now += timedelta(seconds=1)
                 set_now(now)
                 transaction.begin()
-                job = queue.pending_job("noop")
-                claim_and_run_many(site, [job], "bench", timedelta(minutes=5))
+                jobs = [queue.pending_job(uid) for uid in uids]
+                claim_and_run_many(
+                    site,
+                    jobs,
+                    "bench",
+                    timedelta(minutes=5),
+                    group_commit=args.group_commit,
+                )
 
         profiler = cProfile.Profile()
         began = time.perf_counter()

@@ -21,6 +21,7 @@ def test_product_config_read():
             "lease": "120",
             "heartbeat": "30",
             "misfire-grace": "10",
+            "group-commit": "0",
             "server-url": "https://cms.example.org/",
             "worker-name": "blue",
         },
@@ -33,6 +34,7 @@ def test_product_config_read():
         lease=120.0,
         heartbeat=30.0,
         misfire_grace=10.0,
+        group_commit=0.0,
         server_url="https://cms.example.org",
         name="blue",
     )
@@ -58,6 +60,12 @@ def test_default_worker_name_is_host_and_pid():
     [
         ({"threads": "many"}, {}, "threads = 'many': not a number"),
         ({"threads": "0"}, {}, "threads = '0': must be at least 1"),
+        ({"group-commit": "-1"}, {}, "group-commit = '-1': must be at least 0.0"),
+        (
+            {},
+            {"COLLECTIVE_CRON_GROUP_COMMIT": "soon"},
+            "COLLECTIVE_CRON_GROUP_COMMIT = 'soon': not a number",
+        ),
         ({}, {"COLLECTIVE_CRON_WORKER": "maybe"}, "COLLECTIVE_CRON_WORKER = 'maybe'"),
         ({"server-url": "localhost:8080"}, {}, "not an http(s) URL"),
         ({"colour": "red"}, {}, "unknown collective.cron setting(s) ['colour']"),

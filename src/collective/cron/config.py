@@ -7,12 +7,14 @@
         lease 300
         heartbeat 60
         misfire-grace 60
+        group-commit 0.2
         server-url http://localhost:8080
     </product-config>
 
 Each key can be overridden by an environment variable: COLLECTIVE_CRON_WORKER,
 COLLECTIVE_CRON_THREADS, COLLECTIVE_CRON_POLL_INTERVAL, COLLECTIVE_CRON_LEASE,
-COLLECTIVE_CRON_HEARTBEAT, COLLECTIVE_CRON_MISFIRE_GRACE, COLLECTIVE_CRON_SERVER_URL,
+COLLECTIVE_CRON_HEARTBEAT, COLLECTIVE_CRON_MISFIRE_GRACE,
+COLLECTIVE_CRON_GROUP_COMMIT, COLLECTIVE_CRON_SERVER_URL,
 COLLECTIVE_CRON_WORKER_NAME.
 """
 
@@ -37,6 +39,9 @@ class WorkerConfig:
     lease: float = 300.0  # seconds a silent worker keeps its running jobs
     heartbeat: float = 60.0  # seconds between two heartbeats of a worker
     misfire_grace: float = 60.0  # a job due longer ago than this was missed
+    # Seconds the runs of a batch may wait to be committed together
+    # (job.GroupCommit); 0: each run commits alone.
+    group_commit: float = 0.2
     server_url: str = "http://localhost:8080"  # for absolute_url() in jobs
     name: str = ""  # unique worker name; default host:pid
 
@@ -86,6 +91,7 @@ PARSERS = {
     "lease": lambda key, text: _number(key, text, float, 1.0),
     "heartbeat": lambda key, text: _number(key, text, float, 0.05),
     "misfire-grace": lambda key, text: _number(key, text, float, 0.0),
+    "group-commit": lambda key, text: _number(key, text, float, 0.0),
     "server-url": _url,
     "worker-name": lambda key, text: text.strip(),
 }
@@ -96,6 +102,7 @@ FIELDS = {
     "lease": "lease",
     "heartbeat": "heartbeat",
     "misfire-grace": "misfire_grace",
+    "group-commit": "group_commit",
     "server-url": "server_url",
     "worker-name": "name",
 }

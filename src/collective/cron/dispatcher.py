@@ -418,6 +418,7 @@ class Dispatcher:
                 manager=session.manager,
                 misfire_grace=timedelta(seconds=self.config.misfire_grace),
                 token=self.token,
+                group_commit=self.config.group_commit,
             )
         except Exception:
             session.manager.abort()

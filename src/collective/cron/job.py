@@ -6,9 +6,12 @@ around it, retries on ConflictError, records a log in the history, and queues
 the cron's next run. The runner's database changes are kept only when it
 succeeds: a failure is recorded in a transaction of its own.
 
-Transactions are handled by a policy object: `Commits` (real commits, used by
-the dispatcher) or `Savepoints` (one outer transaction that is never
-committed, used by tests through collective.cron.testing.run_due_jobs).
+Transactions are handled by a policy object: `GroupCommit` (the dispatcher's
+way: the runs of a claimed batch in one transaction, each in a savepoint),
+`Commits` (each run committed alone: one-job batches, the command line, and
+runners known to end their transaction themselves) or `Savepoints` (one outer
+transaction that is never committed, used by tests through
+collective.cron.testing.run_due_jobs).
 """
 
 from collective.cron import alerts
@@ -66,12 +69,15 @@ class Savepoints:
     def commit(self):
         pass
 
-    def abort(self):
+    def abort(self, conflict=False):
         self._savepoint.rollback()
+
+    def describe(self, site, cron, login):
+        _describe_transaction(transaction.get(), site, cron, login)
 
 
 class Commits:
-    """Each step in a transaction of its own, committed (the dispatcher's way).
+    """Each step in a transaction of its own, committed.
 
     `manager` defaults to `transaction.manager`, the thread's own: the one
     Plone code (catalog indexing, zope.sendmail, commit hooks) joins.
@@ -86,8 +92,178 @@ class Commits:
     def commit(self):
         self.manager.commit()
 
-    def abort(self):
+    def abort(self, conflict=False):
         self.manager.abort()
+
+    def describe(self, site, cron, login):
+        _describe_transaction(self.manager.get(), site, cron, login)
+
+
+# Crons whose runner committed, aborted or doomed the transaction of a group:
+# this process runs them alone from then on (uids; a set is thread-safe for
+# add and `in`).
+RUN_ALONE = set()
+
+
+class GroupCommit:
+    """The runs of one claimed batch in one transaction, each in a savepoint.
+
+    A commit costs the same for one run as for sixteen (its `fsync` most of
+    all), so the dispatcher saves the runs of a batch together: when the
+    batch ends, when the group has been open for `budget` seconds, or before
+    a run as another user (a transaction names one user in the undo log).
+
+    - A failing run is rolled back to its savepoint: the others keep theirs,
+      and the after-commit hooks it added are dropped (mail it sent through
+      the MailHost joined after the savepoint and goes with it).
+    - When the group's transaction cannot be saved (a ConflictError at its
+      commit) or was lost (a runner aborted or doomed it), the runs it held
+      are listed in `to_rerun`: the caller runs each again in a transaction
+      of its own, so one cron's conflict never loses or repeats another's
+      database changes or mail.
+    - A runner that commits saves the group's earlier runs with it; its own
+      run is then committed at once, as `Commits` would.
+
+    Also a transaction synchroniser (transaction.interfaces.ISynchronizer),
+    registered while a run executes, to see a runner end the transaction.
+    """
+
+    def __init__(self, manager, budget):
+        self.manager = manager
+        self.budget = budget
+        self.current = None  # the JobRun executing
+        self.pending = []  # JobRuns whose work is in the open transaction
+        self.to_rerun = []  # jobs whose run was lost with a transaction
+        self.opened = None  # time.monotonic() of the group's first run
+        self.user = None  # whom the group's runs ran as
+        self.ended_by_runner = False
+        self._txn = None
+        self._savepoint = None
+        self._hooks = (0, 0)
+        self._own = False
+
+    # -- synchroniser: a runner ending the transaction -------------------------
+
+    def __enter__(self):
+        self.manager.registerSynch(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.manager.unregisterSynch(self)
+
+    def newTransaction(self, txn):
+        pass
+
+    def beforeCompletion(self, txn):
+        pass
+
+    def afterCompletion(self, txn):
+        if self._own:
+            return
+        self.ended_by_runner = True
+        if txn.status != TxnStatus.COMMITTED:
+            self.to_rerun.extend(run.job for run in self.pending)
+        self._closed()
+
+    # -- the policy of a run -------------------------------------------------
+
+    def begin(self):
+        txn = self.manager.get()
+        if self.opened is None:
+            self.opened = time.monotonic()
+        self._txn = txn
+        self._savepoint = txn.savepoint(optimistic=True)
+        self._hooks = (
+            len(getattr(txn, "_before_commit", ())),
+            len(getattr(txn, "_after_commit", ())),
+        )
+        return txn
+
+    def commit(self):
+        """The run ends: its work waits for the group's commit."""
+        if self.ended_by_runner:
+            # The runner ended the group's transaction: what the run wrote
+            # since is alone in a new one. Save it now, as Commits would.
+            self.ended_by_runner = False
+            self._complete(self.manager.commit)
+            self._closed()
+            return
+        if self.current is not None and self.current not in self.pending:
+            self.pending.append(self.current)
+
+    def abort(self, conflict=False):
+        """Undo the current run: back to its savepoint; or, after a conflict
+        (the transaction's view is stale) or when the savepoint cannot be
+        rolled back, the whole transaction (the group's other runs are then
+        to be run again)."""
+        txn = self.manager.get()
+        savepoint = self._savepoint
+        if (
+            not conflict
+            and txn is self._txn
+            and savepoint is not None
+            and savepoint.valid
+            and not txn.isDoomed()
+        ):
+            try:
+                savepoint.rollback()
+            except Exception:
+                logger.info("Cron run: savepoint rollback failed", exc_info=True)
+            else:
+                before, after = self._hooks
+                # Hooks the run added go with it (a savepoint keeps them).
+                del getattr(txn, "_before_commit", [])[before:]
+                del getattr(txn, "_after_commit", [])[after:]
+                return
+        self.abandon()
+
+    def describe(self, site, cron, login):
+        if self.pending and self.user != login:
+            self.flush()  # one user per transaction in the undo log
+            self.opened = time.monotonic()
+        _describe_transaction(self.manager.get(), site, cron, login)
+        self.user = login
+
+    # -- the group -------------------------------------------------------------
+
+    def due(self):
+        """True when the group has been open for its budget."""
+        return self.opened is not None and time.monotonic() - self.opened >= self.budget
+
+    def flush(self):
+        """Commit the group's runs. If that fails, they are to be run again."""
+        if self.pending:
+            try:
+                self._complete(self.manager.commit)
+            except Exception as error:
+                self._complete(self.manager.abort)
+                logger.info(
+                    "Group of %d run(s) not saved (%s: %s): each runs again alone",
+                    len(self.pending),
+                    type(error).__name__,
+                    error,
+                )
+                self.to_rerun.extend(run.job for run in self.pending)
+        self._closed()
+
+    def abandon(self):
+        """Abort the group's transaction; its runs are to be run again."""
+        self._complete(self.manager.abort)
+        self.to_rerun.extend(run.job for run in self.pending if run is not self.current)
+        self._closed()
+
+    def _complete(self, end):
+        self._own = True
+        try:
+            end()
+        finally:
+            self._own = False
+
+    def _closed(self):
+        self.pending = []
+        self.opened = None
+        self.user = None
+        self._txn = self._savepoint = None
 
 
 class TransactionWatch:
@@ -228,6 +404,9 @@ def _describe_transaction(txn, site, cron, login):
 class JobRun:
     """One execution of a claimed job."""
 
+    # Set when the runner committed, aborted or doomed the transaction.
+    ended_transaction = False
+
     def __init__(
         self,
         site,
@@ -313,7 +492,7 @@ class JobRun:
         failure = None
         committed_midway = False
         for attempt in range(1, CONFLICT_TRIES + 1):
-            txn = self.policy.begin()
+            self.policy.begin()
             cron.logs = list(self.legacy_logs)
             if not self._still_ours():
                 logger.warning("Cron %s: job reclaimed from us, not run", cron.uid)
@@ -323,11 +502,14 @@ class JobRun:
             watch = None
             try:
                 with run_as(self.site, cron) as login:
-                    _describe_transaction(txn, self.site, cron, login)
+                    self.policy.describe(self.site, cron, login)
                     notify(StartedCronJobEvent(self.site, cron))
                     with TransactionWatch(self.policy.manager) as watch:
                         status, messages = self._call_runner(cron)
+                    if watch.commits or watch.aborts:
+                        self.ended_transaction = True
                     if transaction.get().isDoomed():
+                        self.ended_transaction = True
                         # Plone's way of saying "never commit this": honour
                         # it, and record the run in a transaction of its own.
                         self.policy.abort()
@@ -344,7 +526,7 @@ class JobRun:
                 self.policy.commit()
                 return self._result(log)
             except ConflictError as error:
-                self.policy.abort()
+                self.policy.abort(conflict=True)
                 if watch is not None and watch.commits:
                     # Its committed work stays: running it again would
                     # repeat it. Record the run as it stands instead.
@@ -721,14 +903,22 @@ def claim_and_run(
 
 
 def claim_and_run_many(
-    site, jobs, worker, lease, manager=None, misfire_grace=MISFIRE_GRACE, token=None
+    site,
+    jobs,
+    worker,
+    lease,
+    manager=None,
+    misfire_grace=MISFIRE_GRACE,
+    token=None,
+    group_commit=0.0,
 ):
     """Claim several due jobs in one committed transaction, then run each.
 
     One claim commit for a batch costs much less per job than one each (see
     docs/performance.md). A conflict means another worker took some of them:
     nothing is claimed, and the jobs still pending are handed out again.
-    Returns the results of the runs.
+    `group_commit` (seconds, 0: off): the runs are saved together, in groups
+    open at most that long (see GroupCommit). Returns the results of the runs.
     """
     manager = manager or transaction.manager
     try:
@@ -738,41 +928,117 @@ def claim_and_run_many(
     except ConflictError:
         manager.abort()
         return []
-    results = []
+    batch = _Batch(site, worker, manager, misfire_grace, token)
+    if group_commit <= 0 or len(jobs) < 2:
+        for job in jobs:
+            batch.run_alone(job)
+        return batch.finished()
+    group = GroupCommit(manager, group_commit)
     for job in jobs:
-        run = JobRun(
-            site,
+        if job.cron_uid in RUN_ALONE:
+            group.flush()
+            batch.rerun(group)
+            batch.run_alone(job)
+            continue
+        batch.run_in(group, job)
+        if group.to_rerun or group.due():
+            group.flush()
+            batch.rerun(group)
+    group.flush()
+    batch.rerun(group)
+    return batch.finished()
+
+
+class _Batch:
+    """The runs of claimed jobs, and their results by cron uid."""
+
+    def __init__(self, site, worker, manager, misfire_grace, token):
+        self.site = site
+        self.worker = worker
+        self.manager = manager
+        self.misfire_grace = misfire_grace
+        self.token = token
+        self.results = {}
+
+    def _job_run(self, job, policy):
+        return JobRun(
+            self.site,
             job,
-            Commits(manager),
-            worker=worker,
-            misfire_grace=misfire_grace,
-            token=token,
+            policy,
+            worker=self.worker,
+            misfire_grace=self.misfire_grace,
+            token=self.token,
         )
+
+    def run_in(self, group, job):
+        run = self._job_run(job, group)
+        group.current = run
+        try:
+            with group:
+                result = run.execute()
+        except Exception as error:
+            # The wrapper itself broke: the group's other runs go again
+            # alone, and this job is given back (see run_alone).
+            group.abandon()
+            logger.exception("Cron %s: the job wrapper failed", job.cron_uid)
+            _give_back(self._job_run(job, Commits(self.manager)), error)
+            return
+        finally:
+            group.current = None
+        if run.ended_transaction:
+            RUN_ALONE.add(job.cron_uid)
+        if result is not None:
+            self.results[job.cron_uid] = result
+
+    def run_alone(self, job):
+        run = self._job_run(job, Commits(self.manager))
         try:
             result = run.execute()
         except Exception as error:
             # The wrapper itself broke (a conflict on its own commit, a
             # subscriber that raises): never leave the job claimed by a live
             # worker, where no reclaim would ever take it back.
-            manager.abort()
+            self.manager.abort()
             logger.exception("Cron %s: the job wrapper failed", job.cron_uid)
-            _give_back(run, job, worker, token, error, manager)
-            continue
+            _give_back(run, error)
+            return
         if result is not None:
-            results.append(result)
-    return results
+            self.results[job.cron_uid] = result
+
+    def rerun(self, group):
+        """Run again, one per transaction, the jobs whose group was lost and
+        that are still ours (a run whose work was saved is not)."""
+        while group.to_rerun:
+            job = group.to_rerun.pop(0)
+            self.results.pop(job.cron_uid, None)
+            self.manager.begin()
+            still_ours = (
+                IQueue(self.site).job(job.cron_uid) is job
+                and job.running
+                and job.worker == self.worker
+                and job.worker_token == self.token
+            )
+            self.manager.abort()
+            if still_ours:
+                self.run_alone(job)
+
+    def finished(self):
+        return list(self.results.values())
 
 
-def _give_back(run, job, worker, token, error, manager):
-    """Log a run whose wrapper broke as interrupted and queue the next slot."""
+def _give_back(run, error):
+    """Log a run whose wrapper broke as interrupted and queue the next slot.
+
+    `run`: a JobRun of the job with a Commits policy."""
     reason = f"{type(error).__name__}: {error}"
+    manager = run.policy.manager
     for _ in range(CONFLICT_TRIES):
         try:
             run.interrupted(
                 reason,
-                token=token,
+                token=run.token,
                 lease_ended=False,
-                worker=worker,
+                worker=run.worker,
                 prefix="interrupted: the run could not be recorded",
             )
             return
@@ -780,7 +1046,7 @@ def _give_back(run, job, worker, token, error, manager):
             manager.abort()
         except Exception:
             manager.abort()
-            logger.exception("Cron %s: could not give the job back", job.cron_uid)
+            logger.exception("Cron %s: could not give the job back", run.job.cron_uid)
             return
 
 

@@ -1,0 +1,273 @@
+"""Group commit: the runs of a claimed batch saved in one transaction.
+
+Real dispatcher threads on the functional layer's database run batches of
+crons queued in a known order; what a user sees afterwards is read from a
+new transaction: the catalog, the ZODB, the database's transaction history,
+mail that reached a real SMTP server through the site's MailHost.
+"""
+
+from collective.cron import job as job_module
+from collective.cron.crontab import Cron
+from collective.cron.crontab import Crontab
+from collective.cron.crontab import Runner
+from collective.cron.interfaces import IQueue
+from collective.cron.status import Status
+from datetime import timedelta
+from persistent.mapping import PersistentMapping
+from plone import api
+from plone.app.testing import TEST_USER_NAME
+from tests.engine.test_run_path import AbortHalfway
+from tests.engine.test_run_path import CommitHalfway
+from tests.engine.test_run_path import CreateDocument
+from tests.engine.test_run_path import Doomed
+from tests.engine.test_run_path import catalogued
+from tests.engine.test_run_path import documented_runner
+from tests.support.instances import wait_for
+from tests.support.smtp import site_mail_to_sink
+
+import collective.cron.clock as clock
+import pytest
+import transaction
+
+
+@pytest.fixture
+def smtp(site):
+    with site_mail_to_sink("cron@example.org", "Cron") as sink:
+        yield sink
+
+
+@pytest.fixture(autouse=True)
+def forget_runs_alone():
+    before = set(job_module.RUN_ALONE)
+    yield
+    job_module.RUN_ALONE.intersection_update(before)
+
+
+def queue_batch(site, *specs, user=None):
+    """Crons (name, environ, user) with "Run now" jobs due in this order."""
+    crontab = Crontab.load()
+    crons = []
+    for name, environ, *rest in specs:
+        cron = Cron(name=name, periodicity="@yearly", environ=environ, crontab=crontab)
+        if rest:
+            cron.user = rest[0]
+        crons.append(cron)
+    crontab.save()
+    queue = IQueue(site)
+    now = clock.now()
+    for position, cron in enumerate(crons):
+        due = now - timedelta(seconds=len(crons) - position)
+        queue.schedule(cron.uid, due, forced=True)
+    transaction.commit()
+    return [cron.uid for cron in crons]
+
+
+def logs_of(uids):
+    transaction.begin()
+    crontab = Crontab.load(uids=uids)
+    return {uid: crontab.by_uid(uid).logs for uid in uids}
+
+
+def wait_for_logs(uids, timeout=30):
+    def every_one_logged():
+        logs = logs_of(uids)
+        return logs if all(logs.values()) else None
+
+    return wait_for(every_one_logged, timeout, interval=0.05, message="every log")
+
+
+def run_transactions(db, before):
+    """(description, user) of the transactions that saved runs, oldest first."""
+    return [
+        (t.description.decode(), t.user.decode())
+        for t in db.storage.iterator()
+        if t.tid > before and t.description.startswith(b"collective.cron: ")
+    ]
+
+
+def create(name_of_document):
+    return ("create-document", {"id": name_of_document})
+
+
+@pytest.fixture
+def runners(register_runner):
+    register_runner(CreateDocument, "create-document")
+
+
+@pytest.mark.parametrize("group_commit", ["0.2", "0"])
+def test_runs_of_a_batch_are_saved_together_unless_turned_off(
+    site, runners, start_dispatcher, group_commit
+):
+    uids = queue_batch(site, *(create(f"doc-{n}") for n in range(5)))
+    db = site._p_jar.db()
+    before = db.lastTransaction()
+    start_dispatcher(**{"group-commit": group_commit})
+    logs = wait_for_logs(uids)
+    assert [logs[uid][0].status for uid in uids] == [Status.OK] * 5
+    assert catalogued(*(f"doc-{n}" for n in range(5))) == {f"doc-{n}" for n in range(5)}
+    saved = run_transactions(db, before)
+    notes = [f"collective.cron: create-document ({uid})" for uid in uids]
+    if group_commit == "0":
+        assert [description for description, _ in saved] == notes
+    else:
+        # One transaction names every run, in the order they ran.
+        assert [description for description, _ in saved] == ["\n".join(notes)]
+    assert {user for _, user in saved} == {f"/plone {TEST_USER_NAME}"}
+
+
+class FailingNewsletter(Runner):
+    """Mails, creates a document, adds an after-commit hook, then fails."""
+
+    hook_calls = []
+
+    def run(self):
+        documented_runner("Sending mail from a runner")["Newsletter"](
+            self.context, self.cron
+        ).run()
+        api.content.create(container=self.context, type="Document", id="failed")
+        transaction.get().addAfterCommitHook(self.hook_calls.append)
+        raise RuntimeError("the newsletter broke after sending")
+
+
+def test_a_failing_run_is_rolled_back_alone(
+    site, smtp, runners, register_runner, start_dispatcher
+):
+    newsletter = documented_runner("Sending mail from a runner")["Newsletter"]
+    register_runner(newsletter, "newsletter")
+    register_runner(FailingNewsletter, "failing-newsletter")
+    FailingNewsletter.hook_calls.clear()
+    to = "reader@example.org"
+    uids = queue_batch(
+        site,
+        create("before"),
+        ("newsletter", {"to": to, "subject": "First"}),
+        ("failing-newsletter", {"to": to, "subject": "Never"}),
+        ("newsletter", {"to": to, "subject": "Last"}),
+        create("after"),
+    )
+    db = site._p_jar.db()
+    before = db.lastTransaction()
+    start_dispatcher()
+    logs = wait_for_logs(uids)
+    statuses = [logs[uid][0].status for uid in uids]
+    assert statuses == [Status.OK, Status.OK, Status.FAILURE, Status.OK, Status.OK]
+    assert "the newsletter broke after sending" in logs[uids[2]][0].messages[0]
+    assert catalogued("before", "failed", "after") == {"before", "after"}
+    wait_for(lambda: len(smtp.messages) >= 2, 20, interval=0.05, message="mail")
+    assert sorted(smtp.subjects()) == ["First", "Last"]
+    assert FailingNewsletter.hook_calls == []
+    # The failure did not split the group: one transaction saved all five.
+    assert len(run_transactions(db, before)) == 1
+
+
+CALLS = []
+CONFLICTED = []
+
+
+class CountInSite(Runner):
+    """Counts its runs in a mapping of the site; the runner named
+    "conflicting" also changes that mapping from another connection, once,
+    so the group's commit meets a ConflictError."""
+
+    def run(self):
+        name = self.cron.environ["key"]
+        CALLS.append(name)
+        counts = self.context._group_counts
+        counts[name] = counts.get(name, 0) + 1
+        if self.cron.environ.get("conflict") and not CONFLICTED:
+            CONFLICTED.append(name)
+            other = self.context._p_jar.db().open(
+                transaction_manager=transaction.TransactionManager()
+            )
+            try:
+                outside = other.get(counts._p_oid)
+                outside["outside"] = 1
+                other.transaction_manager.commit()
+            finally:
+                other.close()
+
+
+def test_a_conflict_at_the_group_commit_runs_each_again_alone(
+    site, register_runner, start_dispatcher
+):
+    register_runner(CountInSite, "count")
+    CALLS.clear()
+    CONFLICTED.clear()
+    site._group_counts = PersistentMapping()
+    transaction.commit()
+    uids = queue_batch(
+        site,
+        ("count", {"key": "a"}),
+        ("count", {"key": "b"}),
+        ("count", {"key": "c", "conflict": True}),
+    )
+    start_dispatcher()
+    logs = wait_for_logs(uids)
+    assert [len(logs[uid]) for uid in uids] == [1, 1, 1]
+    assert [logs[uid][0].status for uid in uids] == [Status.OK] * 3
+    transaction.begin()
+    # Each cron's change saved once: none lost with the group, none doubled.
+    assert dict(site._group_counts) == {"a": 1, "b": 1, "c": 1, "outside": 1}
+    # The group ran each runner, then each ran again in a transaction alone.
+    assert CALLS == ["a", "b", "c", "a", "b", "c"]
+
+
+@pytest.mark.parametrize(
+    ("runner", "name", "kept", "lost"),
+    [
+        (AbortHalfway, "aborts", {"after-abort"}, {"aborted"}),
+        (Doomed, "doomed", set(), {"doomed"}),
+        (CommitHalfway, "batch", {"first-half", "second-half"}, set()),
+    ],
+)
+def test_a_runner_that_ends_the_transaction_loses_no_other_run(
+    site, runners, register_runner, start_dispatcher, runner, name, kept, lost
+):
+    register_runner(runner, name)
+    uids = queue_batch(site, create("one"), (name, {}), create("two"))
+    dispatcher = start_dispatcher()
+    logs = wait_for_logs(uids)
+    assert [len(logs[uid]) for uid in uids] == [1, 1, 1]
+    assert logs[uids[0]][0].status == Status.OK
+    assert logs[uids[2]][0].status == Status.OK
+    ended = logs[uids[1]][0]
+    if runner is CommitHalfway:
+        assert ended.status == Status.OK
+    else:
+        assert ended.status == Status.WARN
+        assert "aborted the transaction" in ended.messages[-1]
+    assert catalogued("one", "two", *kept, *lost) == {"one", "two", *kept}
+    # This process now runs that cron alone, its neighbours still grouped.
+    assert uids[1] in job_module.RUN_ALONE
+    assert uids[0] not in job_module.RUN_ALONE
+    transaction.begin()
+    assert not any(IQueue(site).job(uid).running for uid in uids)
+    assert dispatcher.in_flight == set()
+
+
+def test_runs_as_other_users_are_saved_in_transactions_of_their_own(
+    site, runners, start_dispatcher
+):
+    api.user.create(email="editor@example.org", username="editor", password="x" * 12)
+    api.user.grant_roles(username="editor", roles=["Manager"])
+    transaction.commit()
+    uids = queue_batch(
+        site,
+        ("create-document", {"id": "one"}, TEST_USER_NAME),
+        ("create-document", {"id": "two"}, TEST_USER_NAME),
+        ("create-document", {"id": "three"}, "editor"),
+        ("create-document", {"id": "four"}, TEST_USER_NAME),
+    )
+    db = site._p_jar.db()
+    before = db.lastTransaction()
+    start_dispatcher()
+    wait_for_logs(uids)
+    saved = run_transactions(db, before)
+    note = "collective.cron: create-document ({})".format
+    assert saved == [
+        (f"{note(uids[0])}\n{note(uids[1])}", f"/plone {TEST_USER_NAME}"),
+        (note(uids[2]), "/plone editor"),
+        (note(uids[3]), f"/plone {TEST_USER_NAME}"),
+    ]
+    transaction.begin()
+    assert site["three"].Creator() == "editor"
