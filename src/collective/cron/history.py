@@ -137,10 +137,15 @@ class History(SiteStorage):
         `legacy` are the cron's logs from 2.x registry data, used when the
         cron has no record yet.
         """
-        current = self.logs(uid)
-        if current is None:
-            current = list(legacy)
-        self.set(uid, [log, *current][:limit])
+        storage = self._storage()
+        record = storage.get(uid) if storage is not None else None
+        if record is None:
+            self.set(uid, [log, *legacy][:limit])
+            return log
+        # Stored logs stay as they are stored: a run adds one, it does not
+        # read and write back the others.
+        record.logs = (log.dump(), *record.logs)[:limit]
+        self.recent().update(uid, record.logs)
         return log
 
     def delete(self, uid, positions, name=None):

@@ -14,6 +14,9 @@ transaction that is never committed, used by tests through
 collective.cron.testing.run_due_jobs).
 """
 
+from AccessControl.SecurityManagement import getSecurityManager
+from AccessControl.SecurityManagement import newSecurityManager
+from AccessControl.SecurityManagement import setSecurityManager
 from collective.cron import alerts
 from collective.cron import audit
 from collective.cron import clock
@@ -43,6 +46,7 @@ from ZODB.POSException import ConflictError
 from zope.component.hooks import getSite
 from zope.component.hooks import setSite
 from zope.event import notify
+from zope.globalrequest import getRequest
 
 import time
 import traceback
@@ -61,6 +65,7 @@ class Savepoints:
     """Run inside the current transaction; undo a failed runner with a savepoint."""
 
     manager = transaction.manager
+    users = None  # run_as looks each user up
 
     def begin(self):
         self._savepoint = transaction.savepoint(optimistic=True)
@@ -82,6 +87,8 @@ class Commits:
     `manager` defaults to `transaction.manager`, the thread's own: the one
     Plone code (catalog indexing, zope.sendmail, commit hooks) joins.
     """
+
+    users = None  # run_as looks each user up
 
     def __init__(self, manager=None):
         self.manager = manager or transaction.manager
@@ -136,6 +143,7 @@ class GroupCommit:
         self.to_rerun = []  # jobs whose run was lost with a transaction
         self.opened = None  # time.monotonic() of the group's first run
         self.user = None  # whom the group's runs ran as
+        self.users = {}  # the users they adopted (see run_as)
         self.ended_by_runner = False
         self._txn = None
         self._savepoint = None
@@ -263,6 +271,7 @@ class GroupCommit:
         self.pending = []
         self.opened = None
         self.user = None
+        self.users = {}
         self._txn = self._savepoint = None
 
 
@@ -311,13 +320,31 @@ class UserMissing(Exception):
     """The user a job must run as does not exist."""
 
 
+_SITE_OWNER = object()  # key of the site owner in run_as's `users`
+
+
 @contextmanager
-def run_as(site, cron):
+def run_as(site, cron, users=None):
     """Act as the cron's user, else who last saved it, else the site owner.
 
     Never as anyone with more rights: the user's own roles apply.
+    `users`: what earlier runs of the same transaction adopted (login or
+    _SITE_OWNER -> (login, user)); plone.api looks the user up through PAS
+    at every switch, most of a switch's cost, so a group's runs as the same
+    user look it up once.
     """
     login = cron.user or cron.saved_by
+    key = login or _SITE_OWNER
+    found = users.get(key) if users is not None else None
+    if found is not None:
+        login, user = found
+        previous = getSecurityManager()
+        newSecurityManager(getRequest(), user)
+        try:
+            yield login
+        finally:
+            setSecurityManager(previous)
+        return
     if login:
         try:
             adopted = api.env.adopt_user(username=login)  # looks the user up now
@@ -328,6 +355,8 @@ def run_as(site, cron):
         login = owner.getUserName()
         adopted = api.env.adopt_user(user=owner)
     with adopted:
+        if users is not None:
+            users[key] = (login, getSecurityManager().getUser())
         yield login
 
 
@@ -501,7 +530,7 @@ class JobRun:
             clock_start = time.monotonic()
             watch = None
             try:
-                with run_as(self.site, cron) as login:
+                with run_as(self.site, cron, self.policy.users) as login:
                     self.policy.describe(self.site, cron, login)
                     notify(StartedCronJobEvent(self.site, cron))
                     with TransactionWatch(self.policy.manager) as watch:
@@ -769,7 +798,7 @@ class JobRun:
         """FinishedCronJobEvent outside the run: as the cron's user where it
         exists (content rules act with its rights), else as the caller."""
         try:
-            with run_as(self.site, cron):
+            with run_as(self.site, cron, self.policy.users):
                 notify(FinishedCronJobEvent(self.site, cron, log))
         except UserMissing:
             notify(FinishedCronJobEvent(self.site, cron, log))
