@@ -9,7 +9,9 @@ mail that reached a real SMTP server through the site's MailHost.
 from collective.cron import job as job_module
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
+from collective.cron.crontab import Log
 from collective.cron.crontab import Runner
+from collective.cron.history import History
 from collective.cron.interfaces import IQueue
 from collective.cron.status import Status
 from datetime import timedelta
@@ -213,16 +215,26 @@ def test_a_conflict_at_the_group_commit_runs_each_again_alone(
     assert CALLS == ["a", "b", "c", "a", "b", "c"]
 
 
+class AbortThenRaise(Runner):
+    """The usual `except: transaction.abort(); raise`."""
+
+    def run(self):
+        api.content.create(container=self.context, type="Document", id="half-done")
+        transaction.abort()
+        raise RuntimeError("gave up")
+
+
 @pytest.mark.parametrize(
-    ("runner", "name", "kept", "lost"),
+    ("runner", "name", "status", "kept", "lost"),
     [
-        (AbortHalfway, "aborts", {"after-abort"}, {"aborted"}),
-        (Doomed, "doomed", set(), {"doomed"}),
-        (CommitHalfway, "batch", {"first-half", "second-half"}, set()),
+        (AbortHalfway, "aborts", Status.WARN, {"after-abort"}, {"aborted"}),
+        (Doomed, "doomed", Status.WARN, set(), {"doomed"}),
+        (AbortThenRaise, "gives-up", Status.FAILURE, set(), {"half-done"}),
+        (CommitHalfway, "batch", Status.OK, {"first-half", "second-half"}, set()),
     ],
 )
 def test_a_runner_that_ends_the_transaction_loses_no_other_run(
-    site, runners, register_runner, start_dispatcher, runner, name, kept, lost
+    site, runners, register_runner, start_dispatcher, runner, name, status, kept, lost
 ):
     register_runner(runner, name)
     uids = queue_batch(site, create("one"), (name, {}), create("two"))
@@ -232,10 +244,8 @@ def test_a_runner_that_ends_the_transaction_loses_no_other_run(
     assert logs[uids[0]][0].status == Status.OK
     assert logs[uids[2]][0].status == Status.OK
     ended = logs[uids[1]][0]
-    if runner is CommitHalfway:
-        assert ended.status == Status.OK
-    else:
-        assert ended.status == Status.WARN
+    assert ended.status == status
+    if status == Status.WARN:
         assert "aborted the transaction" in ended.messages[-1]
     assert catalogued("one", "two", *kept, *lost) == {"one", "two", *kept}
     # This process now runs that cron alone, its neighbours still grouped.
@@ -280,3 +290,40 @@ def test_runs_as_other_users_are_saved_in_transactions_of_their_own(
         "three": "editor",
         "four": TEST_USER_ID,
     }
+
+
+def test_runs_before_a_cron_whose_last_run_was_slow_do_not_wait_for_it(
+    site, runners, start_dispatcher
+):
+    uids = queue_batch(site, create("quick"), create("slow-last-time"))
+    History(site).set(uids[1], [Log(date=clock.now(), status=Status.OK, duration=30.0)])
+    transaction.commit()
+    db = site._p_jar.db()
+    before = db.lastTransaction()
+    start_dispatcher()
+    wait_for(
+        lambda: len(logs_of(uids)[uids[1]]) == 2, 30, interval=0.05, message="its run"
+    )
+    saved = [description for description, _ in run_transactions(db, before)]
+    assert saved == [f"collective.cron: create-document ({uid})" for uid in uids]
+
+
+def test_a_skipped_misfire_is_named_in_its_group_transaction(
+    site, runners, start_dispatcher
+):
+    [quick] = queue_batch(site, create("quick"))
+    crontab = Crontab.load()
+    cron = Cron(name="create-document", periodicity="0 * * * *", crontab=crontab)
+    cron.misfire = "skip"
+    crontab.save()
+    IQueue(site).schedule(cron.uid, clock.now() - timedelta(hours=2))
+    transaction.commit()
+    db = site._p_jar.db()
+    before = db.lastTransaction()
+    start_dispatcher()
+    logs = wait_for_logs([quick, cron.uid])
+    assert logs[cron.uid][0].status == Status.NOTRUN
+    assert logs[cron.uid][0].messages[0].startswith("Skipped (misfire policy 'skip')")
+    notes = "\n".join(description for description, _ in run_transactions(db, before))
+    assert f"collective.cron: create-document ({cron.uid})" in notes
+    assert f"collective.cron: create-document ({quick})" in notes

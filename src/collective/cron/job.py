@@ -106,6 +106,10 @@ class Commits:
         _describe_transaction(self.manager.get(), site, cron, login)
 
 
+# The hook lists of a transaction (transaction 5) that a savepoint keeps and
+# a rolled-back run's hooks must leave.
+_HOOK_LISTS = ("_before_commit", "_after_commit", "_before_abort", "_after_abort")
+
 # Crons whose runner committed, aborted or doomed the transaction of a group:
 # this process runs them alone from then on (uids; a set is thread-safe for
 # add and `in`).
@@ -168,10 +172,14 @@ class GroupCommit:
     def afterCompletion(self, txn):
         if self._own:
             return
-        self.ended_by_runner = True
         if txn.status != TxnStatus.COMMITTED:
             self.to_rerun.extend(run.job for run in self.pending)
         self._closed()
+        self.ended_by_runner = True
+        if self.current is not None:
+            # Seen here, not when the runner returns: one that aborts and
+            # then raises ended the group as well.
+            RUN_ALONE.add(self.current.job.cron_uid)
 
     # -- the policy of a run -------------------------------------------------
 
@@ -181,10 +189,7 @@ class GroupCommit:
             self.opened = time.monotonic()
         self._txn = txn
         self._savepoint = txn.savepoint(optimistic=True)
-        self._hooks = (
-            len(getattr(txn, "_before_commit", ())),
-            len(getattr(txn, "_after_commit", ())),
-        )
+        self._hooks = tuple(len(getattr(txn, name, ())) for name in _HOOK_LISTS)
         return txn
 
     def commit(self):
@@ -218,19 +223,27 @@ class GroupCommit:
             except Exception:
                 logger.info("Cron run: savepoint rollback failed", exc_info=True)
             else:
-                before, after = self._hooks
                 # Hooks the run added go with it (a savepoint keeps them).
-                del getattr(txn, "_before_commit", [])[before:]
-                del getattr(txn, "_after_commit", [])[after:]
+                for name, length in zip(_HOOK_LISTS, self._hooks, strict=True):
+                    del getattr(txn, name, [])[length:]
                 return
         self.abandon()
 
     def describe(self, site, cron, login):
-        if self.pending and self.user != login:
-            self.flush()  # one user per transaction in the undo log
+        """Name the run in the transaction; first save the group's runs
+        when this one is by another user (one user a transaction in the
+        undo log), or when its last run was slow: finished runs must not
+        wait for a long one, their crons would look running meanwhile."""
+        if self.pending and (self.user != login or self._slow(cron)):
+            self.flush()
             self.opened = time.monotonic()
         _describe_transaction(self.manager.get(), site, cron, login)
         self.user = login
+
+    def _slow(self, cron):
+        last = cron.logs[0] if cron.logs else None
+        duration = last.details.get("duration") if last is not None else None
+        return isinstance(duration, int | float) and duration >= self.budget
 
     # -- the group -------------------------------------------------------------
 
@@ -268,6 +281,7 @@ class GroupCommit:
             self._own = False
 
     def _closed(self):
+        self.ended_by_runner = False
         self.pending = []
         self.opened = None
         self.user = None
@@ -321,6 +335,11 @@ class UserMissing(Exception):
 
 
 _SITE_OWNER = object()  # key of the site owner in run_as's `users`
+
+
+def login_of(site, cron):
+    """Whom a run of the cron acts as (see run_as)."""
+    return cron.user or cron.saved_by or site.getOwner().getUserName()
 
 
 @contextmanager
@@ -511,6 +530,7 @@ class JobRun:
                 "missed while no worker ran"
             )
             self.policy.begin()
+            self.policy.describe(self.site, cron, login_of(self.site, cron))
             log = self._record(cron, Status.NOTRUN, [message], started, 0.0, missed)
             self._notify_finished(cron, log)
             self.policy.commit()
@@ -670,6 +690,7 @@ class JobRun:
         """A retry that did not run before the next scheduled run: its slot
         ends FAILURE, and the schedule goes on from the next slot."""
         self.policy.begin()
+        self.policy.describe(self.site, cron, login_of(self.site, cron))
         cron.logs = list(self.legacy_logs)
         job = self.job
         log = Log(
@@ -1002,6 +1023,7 @@ class _Batch:
     def run_in(self, group, job):
         run = self._job_run(job, group)
         group.current = run
+        group.ended_by_runner = False
         try:
             with group:
                 result = run.execute()
