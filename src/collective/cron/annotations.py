@@ -1,5 +1,6 @@
 """Where collective.cron keeps its per-site data: the site's annotations."""
 
+from Acquisition import aq_base
 from zope.annotation.interfaces import IAnnotations
 
 
@@ -21,9 +22,16 @@ class SiteStorage:
     def _storage(self, create=False):
         if self._found is not None:
             return self._found
-        annotations = IAnnotations(self.site)
-        storage = annotations.get(self.key)
-        if storage is None and create:
-            storage = annotations[self.key] = type(self).factory()
+        # A site's annotations are attribute annotations (zope.annotation's
+        # AttributeAnnotations keeps them in __annotations__): read them
+        # there. Looking up the IAnnotations adapter of a Dexterity site
+        # computes its interfaces first, and a run makes several stores.
+        stored = getattr(aq_base(self.site), "__annotations__", None)
+        storage = stored.get(self.key) if stored is not None else None
+        if storage is None:
+            annotations = IAnnotations(self.site)
+            storage = annotations.get(self.key)
+            if storage is None and create:
+                storage = annotations[self.key] = type(self).factory()
         self._found = storage
         return storage
