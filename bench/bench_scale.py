@@ -5,7 +5,9 @@ crons and of one; saving one edited cron (commit included) and loading one
 cron right after; a full synchronisation of an empty queue (commit
 included); bytes committed and CPU time per run of a no-op cron due every
 second (claim + run, as a worker does); a dispatcher's look at the queue
-(what is due, when is the next) right after such a run; and the dashboard's
+(what is due, when is the next) right after such a run, reading the index
+whole and through the view a worker's dispatcher keeps from invalidations
+(collective.cron.dueview, on a connection of its own); and the dashboard's
 first page rendered. Each figure is the median of --repeat turns; the first
 turn at a size is the first look of the process at that crontab. The largest size is
 compared with 10 crons (issue 18 asks for at most 1.2x).
@@ -77,10 +79,12 @@ def measure(site, size, repeat):
         "bytes": [],
         "run_cpu": [],
         "look": [],
+        "look_view": [],
     }
     start = datetime(2030, 1, 1)
     set_now(start)
     fill(size)
+    worker = Worker(site)
     for turn in range(repeat):
         transaction.begin()
         results["load"].append(timed(Crontab.load))
@@ -124,7 +128,7 @@ def measure(site, size, repeat):
             claim_and_run(site, job, "bench", timedelta(minutes=5))
         results["run_cpu"].append((time.process_time() - cpu) * 1000 / runs)
         results["bytes"].append((storage.getSize() - before) / runs)
-        looks = []
+        looks, viewed = [], []
         for _ in range(LOOKS):
             start += timedelta(seconds=1)
             set_now(start)
@@ -132,7 +136,9 @@ def measure(site, size, repeat):
             claim_and_run(site, queue.pending_job("noop"), "bench", timedelta(1))
             transaction.begin()
             looks.append(timed(lambda now=start, queue=queue: queue.look(now)))
+            viewed.append(worker.look(start))
         results["look"].append(sorted(looks)[len(looks) // 2])
+        results["look_view"].append(sorted(viewed)[len(viewed) // 2])
         # Last: rendering surveys the stored texts, which the runs above
         # found changed by save_one (as a worker does after an edit).
         transaction.begin()
@@ -143,7 +149,35 @@ def measure(site, size, repeat):
         start += timedelta(seconds=2)
         set_now(start)
     set_now(None)
+    worker.close()
     return results
+
+
+class Worker:
+    """A dispatcher's connection: it looks through its DueView."""
+
+    def __init__(self, site):
+        from collective.cron.dueview import InvalidationLog
+
+        self.manager = transaction.TransactionManager()
+        self.connection = site._p_jar.db().open(transaction_manager=self.manager)
+        self.view = InvalidationLog(self.connection).view()
+        self.path = "/".join(site.getPhysicalPath())
+
+    def look(self, now):
+        """ms of one look, in a new transaction (as the dispatcher's)."""
+        from collective.cron.interfaces import IQueue
+
+        self.manager.begin()
+        site = self.connection.root()["Application"].unrestrictedTraverse(self.path)
+        queue = IQueue(site)
+        took = timed(lambda: queue.look(now, self.view))
+        self.manager.abort()
+        return took
+
+    def close(self):
+        self.manager.abort()
+        self.connection.close()
 
 
 def measure_history(site, size, repeat, runs=10):
@@ -256,12 +290,19 @@ def main():
                 results["look"],
                 "ms",
             )
+            emit(
+                "scale",
+                f"dispatcher look through its view, {size} crons",
+                results["look_view"],
+                "ms",
+            )
         largest = max(args.sizes)
         if 10 in by_size and largest != 10:
             for key, what in (
                 ("bytes", "bytes per run"),
                 ("run_cpu", "CPU per run"),
                 ("look", "dispatcher look"),
+                ("look_view", "dispatcher look through its view"),
                 ("load_one", "Crontab.load() of one cron"),
                 ("load_one_after_save", "Crontab.load() of one cron after a save"),
             ):

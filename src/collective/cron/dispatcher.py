@@ -16,6 +16,7 @@ from collective.cron import clock
 from collective.cron import logger
 from collective.cron.alerts import check_silence
 from collective.cron.crontab import Crontab
+from collective.cron.dueview import InvalidationLog
 from collective.cron.events import ServerRestartEvent
 from collective.cron.interfaces import IQueue
 from collective.cron.job import claim_and_run_many
@@ -61,6 +62,8 @@ class SiteSession:
         self.manager = transaction.manager
         self.connection = db.open()
         self.environ = request_environ(server_url)
+        self.invalidations = InvalidationLog(self.connection)
+        self.views = {}  # site path -> DueView of its queue
 
     def close(self):
         try:
@@ -274,8 +277,12 @@ class Dispatcher:
             if site is None:
                 return self.config.poll_interval
             now = clock.now()
-            pending, running, next_due = IQueue(site).look(now)
+            view = session.views.get(path)
+            if view is None:
+                view = session.views[path] = session.invalidations.view()
+            pending, running, next_due = IQueue(site).look(now, view)
             if any(job.lease_until < now for job in running):
+                view.forget()  # our own commits: the log does not see them
                 reclaim_lost_jobs(
                     site,
                     self.lease,

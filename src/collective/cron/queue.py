@@ -121,28 +121,42 @@ class Queue(SiteStorage):
     def context(self):
         return self.site
 
-    def _scan(self, now=None):
+    def _scan(self, now=None, view=None):
         """(due, upcoming): jobs due at `now` (running ones included), earliest
         first, and the earliest due time after `now` in milliseconds (or None).
 
         One pass over the index's values: no Job object is loaded but the due
-        ones.
+        ones. `view`: a dueview.DueView of this queue, which reads only what
+        changed since its last look.
         """
         storage = self._storage()
         if storage is None:
             return [], None
         horizon = _milliseconds(now or clock.now())
-        due, upcoming = [], None
-        for uid, due_at in storage.due.items():
-            if due_at <= horizon:
-                due.append((due_at, uid))
-            elif upcoming is None or due_at < upcoming:
-                upcoming = due_at
+        if view is not None:
+            view.refresh(storage.due, horizon)
+            due, upcoming = view.scan(horizon)
+            due = list(due)
+        else:
+            due, upcoming = [], None
+            for uid, due_at in storage.due.items():
+                if due_at <= horizon:
+                    due.append((due_at, uid))
+                elif upcoming is None or due_at < upcoming:
+                    upcoming = due_at
         # Earliest first; jobs due at the same moment in random order, so that
         # workers of a cluster do not all reach for the same one.
         random.shuffle(due)
         due.sort(key=lambda pair: pair[0])
-        return [storage.jobs[uid] for _, uid in due], upcoming
+        jobs = [storage.jobs.get(uid) for _, uid in due]
+        if view is not None and any(
+            job is None or _milliseconds(job.begin_after) != due_at
+            for job, (due_at, _) in zip(jobs, due, strict=True)
+        ):
+            view.forget()  # it fell behind: read whole at the next look
+            jobs = [job for job in jobs if job is not None]
+            jobs = [job for job in jobs if _milliseconds(job.begin_after) <= horizon]
+        return jobs, upcoming
 
     # -- reading ------------------------------------------------------------
 
@@ -193,10 +207,10 @@ class Queue(SiteStorage):
         due, _ = self._scan(now)
         return [job for job in due if not job.running]
 
-    def look(self, now=None):
+    def look(self, now=None, view=None):
         """One pass for a dispatcher: (pending due jobs, running jobs, when
-        the next pending job is due or None)."""
-        due, upcoming = self._scan(now)
+        the next pending job is due or None). `view`: see _scan."""
+        due, upcoming = self._scan(now, view)
         pending = [job for job in due if not job.running]
         running = [job for job in due if job.running]
         if pending:
