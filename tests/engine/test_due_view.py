@@ -34,9 +34,7 @@ class Worker:
         full read of the same transaction says."""
         self.manager.begin()
         try:
-            site = self.connection.root()["Application"].unrestrictedTraverse(
-                self.path
-            )
+            site = self.connection.root()["Application"].unrestrictedTraverse(self.path)
             queue = IQueue(site)
             viewed = queue._scan(now, self.view)
             full = queue._scan(now)
@@ -46,6 +44,7 @@ class Worker:
 
     def close(self):
         self.manager.abort()
+        self.log.close()
         self.connection.close()
 
 
@@ -110,9 +109,7 @@ def test_a_moved_job_is_one_bucket_read(functional_portal, worker):
     assert (worker.view.reads - reads, worker.view.rebuilds - rebuilds) == (1, 0)
 
 
-def test_a_view_of_a_connection_it_cannot_follow_reads_whole(
-    functional_portal, db
-):
+def test_a_view_of_a_connection_it_cannot_follow_reads_whole(functional_portal, db):
     class Unfollowed:
         _storage = object()
 
@@ -151,3 +148,60 @@ def test_a_stale_view_is_caught_and_read_again(functional_portal, worker):
     worker.look(now)
     (viewed, _), full = worker.look(now)
     assert [uid for _, uid in viewed] == ["cron-008"]
+
+
+def test_many_crons_moved_earlier_do_not_hide_a_due_one(functional_portal, worker):
+    queue = IQueue(functional_portal)
+    now = clock.now()
+    for number in range(100):
+        queue.schedule(f"cron-{number:03d}", now + timedelta(hours=2))
+    queue.schedule("due", now - timedelta(seconds=1))
+    transaction.commit()
+    worker.look(now)
+    compactions = []
+    heapify = worker.view._heapify
+    worker.view._heapify = lambda: (compactions.append(1), heapify())
+    # Each move to an earlier time leaves an entry behind in the view's
+    # heap, until the heap is compacted: no look misses the due job.
+    for minutes in range(119, 90, -1):
+        for number in range(100):
+            queue.schedule(f"cron-{number:03d}", now + timedelta(minutes=minutes))
+        transaction.commit()
+        (viewed, _), full = worker.look(now)
+        assert [uid for _, uid in viewed] == ["due"] == [uid for _, uid in full[0]]
+    assert compactions
+
+
+def test_a_failed_read_is_read_again(functional_portal, worker):
+    queue = IQueue(functional_portal)
+    now = clock.now()
+    for number in range(300):
+        queue.schedule(f"cron-{number:03d}", now + timedelta(minutes=5))
+    transaction.commit()
+    worker.look(now)
+    queue.schedule("cron-001", now - timedelta(seconds=1))
+    transaction.commit()
+
+    def storage_gone(*args, **kwargs):
+        raise ConnectionError("the storage went away")
+
+    worker.view._read = storage_gone
+    with pytest.raises(ConnectionError):
+        worker.look(now)
+    del worker.view._read
+    (viewed, _), full = worker.look(now)
+    assert [uid for _, uid in viewed] == ["cron-001"]
+
+
+def test_closing_the_log_gives_the_storage_its_method_back(db):
+    manager = transaction.TransactionManager()
+    connection = db.open(transaction_manager=manager)
+    try:
+        storage = connection._storage
+        log = InvalidationLog(connection)
+        assert "poll_invalidations" in vars(storage)
+        log.close()
+        assert "poll_invalidations" not in vars(storage)
+        assert callable(storage.poll_invalidations)
+    finally:
+        connection.close()

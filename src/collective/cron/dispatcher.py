@@ -69,6 +69,7 @@ class SiteSession:
         try:
             self.manager.abort()
         finally:
+            self.invalidations.close()
             self.connection.close()
 
     @property
@@ -252,6 +253,8 @@ class Dispatcher:
             session.manager.begin()
             paths = marked_sites(session.root)
             session.manager.abort()
+            for gone in set(session.views) - set(paths):
+                session.invalidations.drop(session.views.pop(gone))
             for path in paths:
                 try:
                     wait = min(wait, self._poll_site(session, path))
@@ -282,15 +285,20 @@ class Dispatcher:
                 view = session.views[path] = session.invalidations.view()
             pending, running, next_due = IQueue(site).look(now, view)
             if any(job.lease_until < now for job in running):
-                view.forget()  # our own commits: the log does not see them
-                reclaim_lost_jobs(
-                    site,
-                    self.lease,
-                    lambda worker: record_of(session.root, worker),
-                    manager=session.manager,
-                    now=now,
-                    running=running,
-                )
+                try:
+                    reclaimed = reclaim_lost_jobs(
+                        site,
+                        self.lease,
+                        lambda worker: record_of(session.root, worker),
+                        manager=session.manager,
+                        now=now,
+                        running=running,
+                    )
+                except Exception:
+                    view.forget()
+                    raise
+                if reclaimed:
+                    view.forget()  # our own commits: the log does not see them
             self._check_silence(session, site, path)
             if running:
                 try:

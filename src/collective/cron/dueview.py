@@ -28,6 +28,9 @@ import time
 
 
 REBUILD_EVERY = 60.0  # seconds between two full reads, whatever the log says
+# Changed oids a view keeps between two looks; past this, it reads whole
+# (a view nobody looks at must not grow with the database).
+MAX_TOLD = 100_000
 
 
 class InvalidationLog:
@@ -40,9 +43,10 @@ class InvalidationLog:
     """
 
     def __init__(self, connection):
+        self.connection = connection
         self.views = []
-        storage = getattr(connection, "_storage", None)
-        poll = getattr(storage, "poll_invalidations", None)
+        self._storage = getattr(connection, "_storage", None)
+        poll = getattr(self._storage, "poll_invalidations", None)
         self.available = callable(poll)
         if not self.available:
             return
@@ -53,21 +57,34 @@ class InvalidationLog:
                 view.told(changed)
             return changed
 
-        storage.poll_invalidations = poll_invalidations
+        self._storage.poll_invalidations = poll_invalidations
 
     def view(self):
         """A new DueView following this connection."""
-        view = DueView(followed=self.available)
+        view = DueView(self.connection if self.available else None)
         self.views.append(view)
         return view
+
+    def drop(self, view):
+        """Stop telling `view` (its site is gone)."""
+        if view in self.views:
+            self.views.remove(view)
+
+    def close(self):
+        """Give the storage its own method back (the connection goes back
+        to the pool, for others)."""
+        self.views = []
+        if self.available:
+            vars(self._storage).pop("poll_invalidations", None)
 
 
 class DueView:
     """Cron uid -> due time (epoch ms) of one site's queue, as of the last
     `refresh`, with the due ones and the next due time at hand."""
 
-    def __init__(self, followed=True):
-        self.followed = followed
+    def __init__(self, connection=None):
+        # The connection whose invalidations the view is told; None: none.
+        self.connection = connection
         self.reads = 0  # buckets read since the view was made (tests, benches)
         self.rebuilds = 0
         self._tree = None
@@ -84,8 +101,9 @@ class DueView:
 
     def told(self, changed):
         """The connection was told these oids changed (None: maybe all)."""
-        if changed is None:
+        if changed is None or len(self._changed) > MAX_TOLD:
             self._everything = True
+            self._changed = set()
         else:
             self._changed.update(changed)
 
@@ -96,25 +114,33 @@ class DueView:
     def refresh(self, tree, horizon):
         """Bring the view up to `tree` (read in the current transaction)."""
         changed, self._changed = self._changed, set()
-        if (
-            self._everything
-            or not self.followed
-            or tree is not self._tree
-            or changed & self._nodes
-            or (self._horizon is not None and horizon < self._horizon)
-            or time.monotonic() - self._built >= REBUILD_EVERY
-        ):
-            self._rebuild(tree)
-            return
-        for oid in changed:
-            bucket = self._buckets.get(oid)
-            if bucket is not None:
-                self._read(oid, bucket)
+        try:
+            if (
+                self._everything
+                or self.connection is None
+                # A site in another (mounted) database: not followed.
+                or getattr(tree, "_p_jar", self.connection) is not self.connection
+                or tree is not self._tree
+                or changed & self._nodes
+                or (self._horizon is not None and horizon < self._horizon)
+                or time.monotonic() - self._built >= REBUILD_EVERY
+            ):
+                self._rebuild(tree)
+                return
+            for oid in changed:
+                bucket = self._buckets.get(oid)
+                if bucket is not None:
+                    self._read(oid, bucket)
+        except BaseException:
+            self._everything = True  # half read (the storage went away)
+            raise
 
     def scan(self, horizon):
         """([(due, uid)] due at `horizon`, earliest first; the earliest due
         time after it, or None), as Queue._scan reads them."""
         self._horizon = horizon
+        if len(self._heap) > 2 * len(self._due) + 1024:
+            self._heapify()  # stale entries of crons moved before their time
         heap, due = self._heap, self._due
         while heap and heap[0][0] <= horizon:
             when, uid = heapq.heappop(heap)
@@ -123,8 +149,6 @@ class DueView:
         while heap and due.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)  # stale: the cron moved or went
         upcoming = heap[0][0] if heap else None
-        if len(heap) > 2 * len(due) + 1024:
-            self._heapify()
         return sorted((due[uid], uid) for uid in self._due_now), upcoming
 
     # -- reading the index ---------------------------------------------------
