@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 from plone import api
 from plone.api.exc import UserNotFoundError
+from Products.CMFCore.indexing import processQueue
 from transaction._transaction import Status as TxnStatus
 from ZODB.POSException import ConflictError
 from zope.component.hooks import getSite
@@ -188,6 +189,10 @@ class GroupCommit:
         if self.opened is None:
             self.opened = time.monotonic()
         self._txn = txn
+        if self.pending:
+            # Index what the runs before wrote: on Plone 6.0 and 6.1, rolling
+            # back a savepoint drops catalog work still queued before it.
+            processQueue()
         self._savepoint = txn.savepoint(optimistic=True)
         self._hooks = tuple(len(getattr(txn, name, ())) for name in _HOOK_LISTS)
         return txn
