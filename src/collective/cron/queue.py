@@ -132,7 +132,8 @@ class Queue(SiteStorage):
         storage = self._storage()
         if storage is None:
             return [], None
-        horizon = _milliseconds(now or clock.now())
+        now = clock.as_utc(now) if now is not None else clock.now()
+        horizon = _milliseconds(now)
         if view is not None:
             view.refresh(storage.due, horizon)
             due, upcoming = view.scan(horizon)
@@ -150,12 +151,12 @@ class Queue(SiteStorage):
         due.sort(key=lambda pair: pair[0])
         jobs = [storage.jobs.get(uid) for _, uid in due]
         if view is not None and any(
-            job is None or _milliseconds(job.begin_after) != due_at
-            for job, (due_at, _) in zip(jobs, due, strict=True)
+            job is None or job.begin_after > now for job in jobs
         ):
-            view.forget()  # it fell behind: read whole at the next look
-            jobs = [job for job in jobs if job is not None]
-            jobs = [job for job in jobs if _milliseconds(job.begin_after) <= horizon]
+            # It fell behind (a job it says is due is not): read whole at
+            # the next look, and hand out none of those.
+            view.forget()
+            jobs = [job for job in jobs if job is not None and job.begin_after <= now]
         return jobs, upcoming
 
     # -- reading ------------------------------------------------------------
