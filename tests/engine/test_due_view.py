@@ -126,13 +126,19 @@ def test_a_view_of_a_connection_it_cannot_follow_reads_whole(functional_portal, 
     assert view.rebuilds == 2
 
 
-def test_a_stale_view_is_caught_and_read_again(functional_portal, worker):
-    queue = IQueue(functional_portal)
-    now = clock.now()
+def looked_at_300_crons(site, worker, now):
+    """300 crons due in 5 minutes, committed; the worker looked once."""
+    queue = IQueue(site)
     for number in range(300):
         queue.schedule(f"cron-{number:03d}", now + timedelta(minutes=5))
     transaction.commit()
     worker.look(now)
+    return queue
+
+
+def test_a_stale_view_is_caught_and_read_again(functional_portal, worker):
+    now = clock.now()
+    queue = looked_at_300_crons(functional_portal, worker, now)
     # The view is told nothing (as if an invalidation were lost) ...
     worker.view.told = lambda changed: None
     queue.schedule("cron-007", now - timedelta(seconds=5))
@@ -173,12 +179,8 @@ def test_many_crons_moved_earlier_do_not_hide_a_due_one(functional_portal, worke
 
 
 def test_a_failed_read_is_read_again(functional_portal, worker):
-    queue = IQueue(functional_portal)
     now = clock.now()
-    for number in range(300):
-        queue.schedule(f"cron-{number:03d}", now + timedelta(minutes=5))
-    transaction.commit()
-    worker.look(now)
+    queue = looked_at_300_crons(functional_portal, worker, now)
     queue.schedule("cron-001", now - timedelta(seconds=1))
     transaction.commit()
 

@@ -62,6 +62,28 @@ MAX_MISSED_COUNTED = 1000
 MISSED_LISTED = 10
 
 
+class Synchroniser:
+    """A transaction synchroniser (transaction.interfaces.ISynchronizer) of
+    `self.manager`, registered while used as a context manager; subclasses
+    say what a transaction's end means to them (afterCompletion)."""
+
+    def __enter__(self):
+        self.manager.registerSynch(self)
+        return self
+
+    def __exit__(self, *exc_info):
+        self.manager.unregisterSynch(self)
+
+    def newTransaction(self, txn):
+        pass
+
+    def beforeCompletion(self, txn):
+        pass
+
+    def afterCompletion(self, txn):
+        pass
+
+
 class Savepoints:
     """Run inside the current transaction; undo a failed runner with a savepoint."""
 
@@ -117,7 +139,7 @@ _HOOK_LISTS = ("_before_commit", "_after_commit", "_before_abort", "_after_abort
 RUN_ALONE = set()
 
 
-class GroupCommit:
+class GroupCommit(Synchroniser):
     """The runs of one claimed batch in one transaction, each in a savepoint.
 
     A commit costs the same for one run as for sixteen (its `fsync` most of
@@ -156,19 +178,6 @@ class GroupCommit:
         self._own = False
 
     # -- synchroniser: a runner ending the transaction -------------------------
-
-    def __enter__(self):
-        self.manager.registerSynch(self)
-        return self
-
-    def __exit__(self, *exc_info):
-        self.manager.unregisterSynch(self)
-
-    def newTransaction(self, txn):
-        pass
-
-    def beforeCompletion(self, txn):
-        pass
 
     def afterCompletion(self, txn):
         if self._own:
@@ -294,30 +303,14 @@ class GroupCommit:
         self._txn = self._savepoint = None
 
 
-class TransactionWatch:
-    """Counts the commits and aborts a runner makes of its own.
-
-    A transaction synchroniser (see transaction.interfaces.ISynchronizer),
-    registered on the thread's manager only while the runner runs.
-    """
+class TransactionWatch(Synchroniser):
+    """Counts the commits and aborts a runner makes of its own, registered
+    on the thread's manager only while the runner runs."""
 
     def __init__(self, manager):
         self.manager = manager
         self.commits = 0
         self.aborts = 0
-
-    def __enter__(self):
-        self.manager.registerSynch(self)
-        return self
-
-    def __exit__(self, *exc_info):
-        self.manager.unregisterSynch(self)
-
-    def newTransaction(self, txn):
-        pass
-
-    def beforeCompletion(self, txn):
-        pass
 
     def afterCompletion(self, txn):
         if txn.status == TxnStatus.COMMITTED:
