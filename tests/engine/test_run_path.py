@@ -256,3 +256,29 @@ def test_run_is_named_in_the_database_history(site, start_dispatcher, register_r
     [run] = [t for t in written if b"create-document" in t.description]
     assert run.description == f"collective.cron: create-document ({uid})".encode()
     assert run.user == f"/plone {TEST_USER_NAME}".encode()
+
+
+def test_mail_sent_after_a_savepoint_that_is_rolled_back_is_not_sent(
+    site, smtp, start_dispatcher, register_runner
+):
+    example = documented_runner("Sending mail from a runner")
+
+    class SecondThoughts(example["Newsletter"]):
+        def run(self):
+            savepoint = transaction.savepoint()
+            super().run()  # "Taken back"
+            savepoint.rollback()
+            self.cron.environ["subject"] = "Kept"
+            super().run()
+
+    register_runner(SecondThoughts, "second-thoughts")
+    register_runner(example["Newsletter"], "newsletter")
+    uid = queue_run(site, "second-thoughts", to="a@example.org", subject="Taken back")
+    dispatcher = start_dispatcher()
+    assert wait_for_log(uid).status == Status.OK
+    # A later run's mail: what the first run sent reached the server before.
+    later = queue_run(site, "newsletter", to="a@example.org", subject="Later")
+    dispatcher.wakeup.set()
+    assert wait_for_log(later).status == Status.OK
+    wait_for(lambda: len(smtp.messages) >= 2, 20, interval=0.05, message="two mails")
+    assert smtp.subjects() == ["Kept", "Later"]
