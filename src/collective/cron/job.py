@@ -84,11 +84,19 @@ class Synchroniser:
         pass
 
 
-class Savepoints:
-    """Run inside the current transaction; undo a failed runner with a savepoint."""
+class Policy:
+    """What the transaction policies share: a run names itself in the
+    transaction, and run_as looks each user up (`users`: see run_as)."""
 
     manager = transaction.manager
-    users = None  # run_as looks each user up
+    users = None
+
+    def describe(self, site, cron, login):
+        _describe_transaction(self.manager.get(), site, cron, login)
+
+
+class Savepoints(Policy):
+    """Run inside the current transaction; undo a failed runner with a savepoint."""
 
     def begin(self):
         self._savepoint = transaction.savepoint(optimistic=True)
@@ -100,18 +108,13 @@ class Savepoints:
     def abort(self, conflict=False):
         self._savepoint.rollback()
 
-    def describe(self, site, cron, login):
-        _describe_transaction(transaction.get(), site, cron, login)
 
-
-class Commits:
+class Commits(Policy):
     """Each step in a transaction of its own, committed.
 
     `manager` defaults to `transaction.manager`, the thread's own: the one
     Plone code (catalog indexing, zope.sendmail, commit hooks) joins.
     """
-
-    users = None  # run_as looks each user up
 
     def __init__(self, manager=None):
         self.manager = manager or transaction.manager
@@ -125,9 +128,6 @@ class Commits:
     def abort(self, conflict=False):
         self.manager.abort()
 
-    def describe(self, site, cron, login):
-        _describe_transaction(self.manager.get(), site, cron, login)
-
 
 # The hook lists of a transaction (transaction 5) that a savepoint keeps and
 # a rolled-back run's hooks must leave.
@@ -139,7 +139,7 @@ _HOOK_LISTS = ("_before_commit", "_after_commit", "_before_abort", "_after_abort
 RUN_ALONE = set()
 
 
-class GroupCommit(Synchroniser):
+class GroupCommit(Policy, Synchroniser):
     """The runs of one claimed batch in one transaction, each in a savepoint.
 
     A commit costs the same for one run as for sixteen (its `fsync` most of
@@ -174,7 +174,7 @@ class GroupCommit(Synchroniser):
         self.ended_by_runner = False
         self._txn = None
         self._savepoint = None
-        self._hooks = (0, 0)
+        self._hooks = ()
         self._own = False
 
     # -- synchroniser: a runner ending the transaction -------------------------
@@ -224,6 +224,8 @@ class GroupCommit(Synchroniser):
         rolled back, the whole transaction (the group's other runs are then
         to be run again)."""
         txn = self.manager.get()
+        if txn.isDoomed() and self.current is not None:
+            RUN_ALONE.add(self.current.job.cron_uid)  # as afterCompletion
         savepoint = self._savepoint
         if (
             not conflict
@@ -450,9 +452,6 @@ def _describe_transaction(txn, site, cron, login):
 class JobRun:
     """One execution of a claimed job."""
 
-    # Set when the runner committed, aborted or doomed the transaction.
-    ended_transaction = False
-
     def __init__(
         self,
         site,
@@ -553,10 +552,7 @@ class JobRun:
                     notify(StartedCronJobEvent(self.site, cron))
                     with TransactionWatch(self.policy.manager) as watch:
                         status, messages = self._call_runner(cron)
-                    if watch.commits or watch.aborts:
-                        self.ended_transaction = True
                     if transaction.get().isDoomed():
-                        self.ended_transaction = True
                         # Plone's way of saying "never commit this": honour
                         # it, and record the run in a transaction of its own.
                         self.policy.abort()
@@ -1034,8 +1030,6 @@ class _Batch:
             return
         finally:
             group.current = None
-        if run.ended_transaction:
-            RUN_ALONE.add(job.cron_uid)
         if result is not None:
             self.results[job.cron_uid] = result
 
@@ -1061,12 +1055,7 @@ class _Batch:
             job = group.to_rerun.pop(0)
             self.results.pop(job.cron_uid, None)
             self.manager.begin()
-            still_ours = (
-                IQueue(self.site).job(job.cron_uid) is job
-                and job.running
-                and job.worker == self.worker
-                and job.worker_token == self.token
-            )
+            still_ours = self._job_run(job, Commits(self.manager))._still_ours()
             self.manager.abort()
             if still_ours:
                 self.run_alone(job)
