@@ -4,7 +4,10 @@ from collective.cron import config
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.dispatcher import BATCH_SIZE
+from collective.cron.dispatcher import BATCHES_PER_TASK
+from collective.cron.dispatcher import BUSY_LOOK_EVERY
 from collective.cron.dispatcher import Dispatcher
+from collective.cron.dispatcher import SiteSession
 from collective.cron.interfaces import IQueue
 from collective.cron.job import claim
 from collective.cron.job import claim_and_run_many
@@ -30,7 +33,7 @@ def handed_out(dispatcher):
     return tasks
 
 
-UIDS = [f"c{n}" for n in range(40)]
+UIDS = [f"c{n}" for n in range(100)]
 
 
 class TestHandOut:
@@ -49,10 +52,11 @@ class TestHandOut:
         # 6 jobs for 3 workers x 2 threads: one each; we take two.
         assert handed_out(dispatcher) == [("/plone", ["c0"]), ("/plone", ["c1"])]
 
-    def test_a_batch_holds_at_most_batch_size_jobs(self):
+    def test_a_task_holds_at_most_batches_per_task_batches(self):
         dispatcher = unstarted(threads=1)
         dispatcher._hand_out("/plone", UIDS, workers=1)
-        assert handed_out(dispatcher) == [("/plone", UIDS[:BATCH_SIZE])]
+        most = BATCH_SIZE * BATCHES_PER_TASK
+        assert handed_out(dispatcher) == [("/plone", UIDS[:most])]
 
     def test_jobs_in_flight_are_not_handed_out_twice(self):
         dispatcher = unstarted(threads=3)
@@ -70,6 +74,28 @@ class TestHandOut:
         dispatcher._hand_out("/plone", ["c1"], workers=1)
         assert handed_out(dispatcher) == [("/plone", ["c0"])]
         assert ("/plone", "c1") not in dispatcher.in_flight
+
+
+def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):
+    # A look takes the interpreter from the threads that run: while none is
+    # free, the dispatcher looks only for leases, overdue runs and silence.
+    settings = config.load({"worker": "on", "threads": "2"}, environ={})
+    dispatcher = Dispatcher(db, settings)
+    session = SiteSession(db, settings.server_url)
+    try:
+        dispatcher._poll(session)
+        assert dispatcher.polls == 1
+        dispatcher.tasks_in_flight = 2
+        dispatcher._poll(session)
+        assert dispatcher.polls == 1
+        dispatcher.last_look -= BUSY_LOOK_EVERY
+        dispatcher._poll(session)
+        assert dispatcher.polls == 2
+        dispatcher.tasks_in_flight = 1
+        dispatcher._poll(session)
+        assert dispatcher.polls == 3
+    finally:
+        session.close()
 
 
 def test_a_claim_that_conflicts_runs_nothing(site, db, recording):

@@ -11,6 +11,7 @@ from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.crontab import Log
 from collective.cron.crontab import Runner
+from collective.cron.dispatcher import BATCH_SIZE
 from collective.cron.history import History
 from collective.cron.interfaces import IQueue
 from collective.cron.status import Status
@@ -327,3 +328,73 @@ def test_a_skipped_misfire_is_named_in_its_group_transaction(
     notes = "\n".join(description for description, _ in run_transactions(db, before))
     assert f"collective.cron: create-document ({cron.uid})" in notes
     assert f"collective.cron: create-document ({quick})" in notes
+
+
+class EditOwnCron(Runner):
+    """Changes its own cron: "stored" saves a new periodicity through the
+    crontab API; "in memory" switches the cron and its crontab off in
+    memory only, saving nothing."""
+
+    def run(self):
+        if self.cron.environ["how"] == "stored":
+            cron = Crontab.load(uids=[self.cron.uid]).by_uid(self.cron.uid)
+            cron.periodicity = "0 12 * * *"
+            cron.save()
+        else:
+            self.cron.activated = False
+            self.cron.crontab.activated = False
+
+
+def test_the_next_run_is_queued_from_the_settings_stored_at_the_end_of_the_run(
+    site, runners, register_runner, start_dispatcher
+):
+    # The runs of a group share a transaction: what one run's runner saved
+    # in it is what the next run is queued from; what it changed in memory
+    # only is not.
+    register_runner(EditOwnCron, "edit-own")
+    uids = queue_batch(
+        site,
+        create("first"),
+        ("edit-own", {"how": "stored"}),
+        ("edit-own", {"how": "in memory"}),
+        create("last"),
+    )
+    for uid in uids:  # scheduled crons, run now
+        IQueue(site).schedule(uid, clock.now() - timedelta(seconds=1), forced=True)
+    transaction.commit()
+    start_dispatcher()
+    logs = wait_for_logs(uids)
+    assert [logs[uid][0].status for uid in uids] == [Status.OK] * 4
+    transaction.begin()
+    crontab = Crontab.load()
+    assert crontab.activated
+    queue = IQueue(site)
+    stored, in_memory = (crontab.by_uid(uid) for uid in uids[1:3])
+    assert stored.periodicity == "0 12 * * *"
+    assert in_memory.activated and in_memory.periodicity == "@yearly"
+    edited_next = queue.pending_job(stored.uid).begin_after
+    assert edited_next == stored.next_after(logs[stored.uid][0].date)
+    assert (edited_next.hour, edited_next.minute) == (12, 0)
+    kept_next = queue.pending_job(in_memory.uid).begin_after
+    assert kept_next == in_memory.next_after(logs[in_memory.uid][0].date)
+    assert (kept_next.month, kept_next.day) == (1, 1)
+
+
+def test_a_thread_handed_many_due_jobs_claims_and_saves_them_in_batches(
+    site, runners, start_dispatcher
+):
+    # 40 jobs due at once go to the one thread as one task; it claims and
+    # saves them a batch (at most BATCH_SIZE runs) at a time.
+    uids = queue_batch(site, *(create(f"many-{n}") for n in range(40)))
+    db = site._p_jar.db()
+    before = db.lastTransaction()
+    # A budget no batch reaches: only the batches' ends save their runs.
+    start_dispatcher(threads="1", **{"group-commit": "600"})
+    logs = wait_for_logs(uids, timeout=60)
+    assert all(logs[uid][0].status == Status.OK for uid in uids)
+    saved = [notes.splitlines() for notes, _ in run_transactions(db, before)]
+    assert sorted(line for lines in saved for line in lines) == sorted(
+        f"collective.cron: create-document ({uid})" for uid in uids
+    )
+    assert len(saved) >= -(-40 // BATCH_SIZE)
+    assert max(len(lines) for lines in saved) <= BATCH_SIZE

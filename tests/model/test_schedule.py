@@ -180,3 +180,33 @@ class TestDaylightSavingNewYork:
         times = schedule.parse("*/20 * * * *").next_times(start, NEW_YORK, 12)
         gaps = {later - earlier for earlier, later in zip(times, times[1:])}
         assert gaps == {timedelta(minutes=20)}
+
+
+@pytest.mark.parametrize(
+    "zone", ["UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe"]
+)
+@pytest.mark.parametrize(
+    "expression,step",
+    [
+        ("*/7 * * * *", timedelta(minutes=17)),
+        ("30 2 * * *", timedelta(minutes=17)),
+        ("0 */5 * * * *", timedelta(minutes=17)),
+        ("15 1,2,3 * * *", timedelta(minutes=17)),
+        ("30 2 1 * *", timedelta(hours=11)),
+        ("0 0 1 1 *", timedelta(days=3, hours=5)),
+    ],
+)
+def test_remembered_answers_equal_fresh_ones_across_dst(zone, expression, step):
+    # A schedule remembers its last answer and gives it again for any moment
+    # before that fire time: asked moment by moment through 2026's offset
+    # changes, it answers as a schedule that remembers nothing.
+    tz = UTC if zone == "UTC" else ZoneInfo(zone)
+    remembering = schedule.Schedule(expression)
+    starts = [datetime(2026, 3, 6, tzinfo=UTC), datetime(2026, 9, 29, tzinfo=UTC)]
+    starts += [datetime(2026, 4, 3, tzinfo=UTC), datetime(2026, 10, 31, tzinfo=UTC)]
+    for start in starts:
+        moment = start
+        for _step in range(700):  # 700 steps: past each zone's change
+            expected = schedule.Schedule(expression).next_after(moment, tz)
+            assert remembering.next_after(moment, tz) == expected, moment
+            moment += step

@@ -49,6 +49,12 @@ STARTUP_TRIES = 3
 SILENCE_CHECK_EVERY = 60.0
 # Jobs a worker thread claims in one commit (when that many are due).
 BATCH_SIZE = 16
+# Batches a worker thread is handed at once, run one after the other: when
+# many jobs are due, it goes on without waiting for the next look.
+BATCHES_PER_TASK = 4
+# Seconds between two looks while every thread is busy (leases, overdue runs
+# and silence are checked at looks).
+BUSY_LOOK_EVERY = 1.0
 
 
 class SiteSession:
@@ -126,6 +132,7 @@ class Dispatcher:
         self.threads = []
         self.last_beat = None
         self.polls = 0  # looks taken at the sites: for tests and monitoring
+        self.last_look = -BUSY_LOOK_EVERY  # time.monotonic() of the last
         self.silence_checked = {}  # site path -> time.monotonic() of the check
 
     # -- life cycle -----------------------------------------------------------
@@ -248,6 +255,17 @@ class Dispatcher:
     def _poll(self, session):
         """One look at every site; returns how long to sleep."""
         wait = self.config.poll_interval
+        if (
+            self.tasks_in_flight >= self.config.threads
+            and time.monotonic() - self.last_look < BUSY_LOOK_EVERY
+        ):
+            # Every thread is busy: nothing to hand out, and a look would
+            # only take the interpreter from them. The thread that ends its
+            # task wakes us up.
+            self._heartbeat(session)
+            session.leave()
+            return wait
+        self.last_look = time.monotonic()
         try:
             self._heartbeat(session)
             session.manager.begin()
@@ -346,8 +364,9 @@ class Dispatcher:
     def _hand_out(self, path, uids, workers=1):
         """Split due jobs not yet handed out among the free worker threads.
 
-        Jobs go in batches (claimed in one commit each), at most BATCH_SIZE,
-        sized so that the `workers` alive in the cluster all get some.
+        A thread gets up to BATCHES_PER_TASK batches (each claimed in one
+        commit) of at most BATCH_SIZE jobs, sized so that the `workers` alive
+        in the cluster all get some.
         """
         with self.lock:
             free = self.config.threads - self.tasks_in_flight
@@ -355,16 +374,14 @@ class Dispatcher:
             if free <= 0 or not uids:
                 return
             share = self.config.threads * workers
-            size = min(BATCH_SIZE, max(1, -(-len(uids) // share)))
-            batches = [
-                uids[start : start + size] for start in range(0, len(uids), size)
-            ]
-            batches = batches[:free]
-            for batch in batches:
-                self.in_flight.update((path, uid) for uid in batch)
+            size = min(BATCH_SIZE * BATCHES_PER_TASK, max(1, -(-len(uids) // share)))
+            tasks = [uids[start : start + size] for start in range(0, len(uids), size)]
+            tasks = tasks[:free]
+            for task in tasks:
+                self.in_flight.update((path, uid) for uid in task)
                 self.tasks_in_flight += 1
-        for batch in batches:
-            self.tasks.put((path, batch))
+        for task in tasks:
+            self.tasks.put((path, task))
 
     def _heartbeat(self, session, force=False):
         """Beat if the interval has passed; return the record written or None."""
@@ -412,6 +429,15 @@ class Dispatcher:
             session.close()
 
     def _run_task(self, session, path, uids):
+        """Claim and run the jobs of `uids` still due, a batch at a time."""
+        count = -(-len(uids) // BATCH_SIZE)
+        size = -(-len(uids) // count)
+        for start in range(0, len(uids), size):
+            if self.stopping.is_set():
+                return
+            self._run_batch(session, path, uids[start : start + size])
+
+    def _run_batch(self, session, path, uids):
         try:
             session.manager.begin()
             site = session.site(path)

@@ -32,6 +32,7 @@ from collective.cron.interfaces import IQueue
 from collective.cron.manager import FOREVER
 from collective.cron.manager import is_scheduled
 from collective.cron.manager import signature
+from collective.cron.registry import changes_seen
 from collective.cron.results import CronWarning
 from collective.cron.results import Result
 from collective.cron.runners import describe_missing
@@ -49,6 +50,7 @@ from zope.component.hooks import setSite
 from zope.event import notify
 from zope.globalrequest import getRequest
 
+import copy
 import time
 import traceback
 import transaction
@@ -500,6 +502,7 @@ class JobRun:
             self.queue.finish(job)  # dropped
             self.policy.commit()
             return None
+        self._keep_as_read(crontab, cron)
         # Logs from 2.x registry data, for a cron whose history has no record;
         # kept aside because a failed try must not leave its log in memory.
         self.legacy_logs = list(cron.logs)
@@ -899,14 +902,42 @@ class JobRun:
         self.policy.commit()
         return True
 
+    def _keep_as_read(self, crontab, cron):
+        """Remember the cron's settings as read at the start of the run."""
+        kept = copy.copy(cron)
+        # Detached: what the runner does to the crontab in memory is not
+        # what is stored. A switched off crontab schedules nothing.
+        kept._crontab = None
+        self._as_read = (
+            self.policy.manager.get(),
+            changes_seen(),
+            kept if crontab.activated else None,
+        )
+
+    def _stored_cron(self):
+        """The cron's settings as stored now (None: deleted or switched off).
+
+        Those read at the start of the run while the transaction is the same
+        and nothing in it changed the crontab records since (the runs of a
+        group share a transaction); else read again: an admin may have
+        edited or deleted the cron meanwhile.
+        """
+        as_read = getattr(self, "_as_read", None)
+        if (
+            as_read is not None
+            and as_read[0] is self.policy.manager.get()
+            and as_read[1] == changes_seen()
+        ):
+            return as_read[2]
+        crontab = Crontab.load(uids=[self.job.cron_uid], logs=False, strict=False)
+        return crontab.crons.get(self.job.cron_uid)
+
     def _reschedule(self, now, after_slot=None):
         """Queue the next run from the cron's settings as they are now.
 
-        Read again: an admin may have edited or deleted the cron meanwhile.
         `after_slot`: queue the fire time after this one, even if it passed.
         """
-        crontab = Crontab.load(uids=[self.job.cron_uid], logs=False, strict=False)
-        cron = crontab.crons.get(self.job.cron_uid)
+        cron = self._stored_cron()
         if cron is None or not is_scheduled(cron):
             self.queue.finish(self.job)
             return

@@ -59,6 +59,11 @@ _NOT_ZONES = frozenset({"localtime", "posixrules", "Factory"})
 # A guard against looping forever on a schedule cronsim accepts but whose
 # matches all fall before `after` (only possible around DST changes).
 _MAX_CANDIDATES = 10
+# A remembered answer of Schedule.next_after covers at most this span, in
+# which the zone's offset is checked every _OFFSET_CHECKED_EVERY (shorter
+# than any daylight saving period).
+_REMEMBERED_SPAN = timedelta(days=400)
+_OFFSET_CHECKED_EVERY = timedelta(days=7)
 
 
 def normalize(expression):
@@ -184,8 +189,26 @@ def _is_imaginary(local):
     return round_trip.replace(tzinfo=None) != local.replace(tzinfo=None)
 
 
+def _same_offset(tz, start, end):
+    """True when the zone keeps one UTC offset from `start` to `end`: its
+    wall clock there is UTC shifted, and a daylight saving change cannot
+    make two moments between them answer differently."""
+    if end - start > _REMEMBERED_SPAN:
+        return False
+    offset = start.astimezone(tz).utcoffset()
+    moment = start
+    while moment < end:
+        moment = min(moment + _OFFSET_CHECKED_EVERY, end)
+        if moment.astimezone(tz).utcoffset() != offset:
+            return False
+    return True
+
+
 class Schedule:
     """A validated cron expression."""
+
+    # (tz, after, following): the last answer of next_after (see there).
+    _remembered = None
 
     def __init__(self, expression):
         self.expression = normalize(expression)
@@ -225,6 +248,22 @@ class Schedule:
         # Compare in UTC: datetimes sharing a tzinfo compare by wall time,
         # which is wrong inside the repeated hour of a DST change.
         after = after.astimezone(UTC)
+        # A run asks for the time after its slot, its start and its end, and
+        # crons sharing an expression ask for the same: when fire time b is
+        # the first after a, it is the first after any moment in [a, b).
+        remembered = self._remembered
+        if (
+            remembered is not None
+            and remembered[0] is tz
+            and remembered[1] <= after < remembered[2]
+        ):
+            return remembered[2]
+        following = self._compute_next_after(after, tz)
+        if following is not None and _same_offset(tz, after, following):
+            self._remembered = (tz, after, following)  # one assignment: thread-safe
+        return following
+
+    def _compute_next_after(self, after, tz):
         local = after.astimezone(tz)
         wall_clock = self.fixed_time and tz is not UTC
         if wall_clock:
