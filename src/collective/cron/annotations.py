@@ -4,6 +4,20 @@ from Acquisition import aq_base
 from zope.annotation.interfaces import IAnnotations
 
 
+def read_annotation(site, key):
+    """The value under `key` in the site's annotations, or None; read where
+    zope.annotation's AttributeAnnotations keeps them (`__annotations__`).
+
+    Looking up the IAnnotations adapter of a Dexterity site computes its
+    interfaces first: that costs more than the read, and a run reads often.
+    """
+    stored = getattr(aq_base(site), "__annotations__", None)
+    value = stored.get(key) if stored is not None else None
+    if value is None:
+        value = IAnnotations(site).get(key)
+    return value
+
+
 class SiteStorage:
     """Base of the per-site stores (queue, history): the persistent object
     under `key` in the site's annotations, made by `factory` on first write.
@@ -22,16 +36,8 @@ class SiteStorage:
     def _storage(self, create=False):
         if self._found is not None:
             return self._found
-        # A site's annotations are attribute annotations (zope.annotation's
-        # AttributeAnnotations keeps them in __annotations__): read them
-        # there. Looking up the IAnnotations adapter of a Dexterity site
-        # computes its interfaces first, and a run makes several stores.
-        stored = getattr(aq_base(self.site), "__annotations__", None)
-        storage = stored.get(self.key) if stored is not None else None
-        if storage is None:
-            annotations = IAnnotations(self.site)
-            storage = annotations.get(self.key)
-            if storage is None and create:
-                storage = annotations[self.key] = type(self).factory()
+        storage = read_annotation(self.site, self.key)
+        if storage is None and create:
+            storage = IAnnotations(self.site)[self.key] = type(self).factory()
         self._found = storage
         return storage

@@ -7,11 +7,11 @@ event.
 """
 
 from collective.cron import logger
+from collective.cron.annotations import read_annotation
 from contextlib import contextmanager
 from plone.app.contentrules import handlers
 from plone.contentrules.engine.assignments import KEY as ASSIGNMENTS_KEY
 from ZODB.POSException import ConflictError
-from zope.annotation.interfaces import IAnnotations
 
 import threading
 
@@ -40,7 +40,7 @@ def execute_rules(event):
     A broken rule is logged and does not change the run's outcome: the run's
     log and next run matter more than a report about it.
     """
-    if not IAnnotations(event.object).get(ASSIGNMENTS_KEY):
+    if not read_annotation(event.object, ASSIGNMENTS_KEY):
         # No rule is assigned to the site. Plone's executor would store an
         # empty assignment list in the site's annotations first: a write on
         # every site's first run, which made the first runs of different
