@@ -32,12 +32,12 @@ from collective.cron.interfaces import IQueue
 from collective.cron.manager import FOREVER
 from collective.cron.manager import is_scheduled
 from collective.cron.manager import signature
-from collective.cron.registry import changes_seen
 from collective.cron.results import CronWarning
 from collective.cron.results import Result
 from collective.cron.runners import describe_missing
 from collective.cron.runners import find_runner
 from collective.cron.status import Status
+from collective.cron.stored import changes_seen
 from contextlib import contextmanager
 from datetime import timedelta
 from plone import api

@@ -56,23 +56,6 @@ def is_writing():
     return getattr(_writing, "active", False)
 
 
-_changes = threading.local()
-
-
-def changes_seen():
-    """How many times the crontab records were added, changed or removed in
-    this thread. A crontab read earlier in a transaction is what is stored as
-    long as the transaction and this count are the same (another
-    transaction's changes are not seen before this one ends)."""
-    return getattr(_changes, "count", 0)
-
-
-def count_change(event):
-    """Subscriber of plone.registry's record events: count the crontab's."""
-    if getattr(event.record, "__name__", None) in (RECORD_CRONTAB, RECORD_ACTIVATED):
-        _changes.count = changes_seen() + 1
-
-
 class NotInstalled(LookupError):
     """The current site has no collective.cron registry records."""
 

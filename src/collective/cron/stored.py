@@ -36,9 +36,31 @@ MAX_CHANGED = 1000
 # only costs recomputing them).
 _facts_by_site = {}
 
-# Per thread and site: (the site key, the last survey); each ZODB connection
-# holds its own copy of the record's value.
+# Per thread and site: (the site key, the last survey, the list it was made
+# of, changes_seen() then); each ZODB connection holds its own copy of the
+# record's value, a new one when another transaction changed it.
 _surveys = threading.local()
+
+
+_changes = threading.local()
+
+
+def changes_seen():
+    """How many times collective.cron's registry records were added,
+    changed or removed in this thread.
+
+    What a transaction read of them is still what is stored while the
+    transaction and this count are the same: another transaction's changes
+    are seen only once this one ends, and code that changes the stored list
+    in place stores it back (plone.registry's way), which counts.
+    """
+    return getattr(_changes, "count", 0)
+
+
+def count_change(event):
+    """Subscriber of plone.registry's record events."""
+    if str(getattr(event.record, "__name__", "")).startswith("collective.cron."):
+        _changes.count = changes_seen() + 1
 
 
 def uid_of(text):
@@ -197,11 +219,16 @@ def survey(texts):
     if not hasattr(_surveys, "by_site"):
         _surveys.by_site = {}
     last = _surveys.by_site.get(key[0])
-    # Compared, not just the same object: code may change the stored list in
-    # place and store it back. Texts that are the same objects compare at C
-    # speed; a list reloaded from the ZODB compares text by text.
-    if last is not None and last[0] == key and last[1].texts == texts:
-        return last[1]
+    # The same list object, not stored since: the same texts (100,000 texts
+    # compare in milliseconds, and a run asks twice). Else compared: texts
+    # that are the same objects compare at C speed; a list reloaded from the
+    # ZODB compares text by text.
+    if last is not None and last[0] == key:
+        if last[2] is texts and last[3] == changes_seen():
+            return last[1]  # the same list, not stored again since
+        if last[1].texts == texts:
+            _surveys.by_site[key[0]] = (key, last[1], texts, changes_seen())
+            return last[1]
     known = _facts_by_site.get(key)
     changed = None
     if last is not None and last[0] == key and known is not None:
@@ -220,5 +247,6 @@ def survey(texts):
         for other in list(_facts_by_site):
             if other[0] == key[0] and other != key:
                 _facts_by_site.pop(other, None)
-    _surveys.by_site[key[0]] = (key, found)
+    # The list itself is kept too (its identity names it while kept).
+    _surveys.by_site[key[0]] = (key, found, texts, changes_seen())
     return found
