@@ -14,6 +14,7 @@ from plone.app.testing import SITE_OWNER_NAME
 from tests.support.versions import add_plone_site
 from zope.component import getMultiAdapter
 
+import gc
 import json
 
 
@@ -277,3 +278,29 @@ def test_crons_of_one_schedule_in_other_zones_get_their_own_times(portal):
         "site": utc(2026, 6, 2, 8, 0),
         "other": utc(2026, 6, 2, 8, 30),
     }
+
+
+def test_a_large_crontab_is_loaded_and_synchronised_whole(portal):
+    # 1,500 crons: loading and synchronising them runs as bulk work (the
+    # collector leaves older objects alone meanwhile); every cron gets its
+    # job, and the collector is handed everything back.
+    set_now(datetime(2030, 1, 1))
+    crontab = mcrontab.Crontab()
+    for number in range(1500):
+        mcrontab.Cron(
+            name=f"many-{number}",
+            periodicity=f"{number % 60} * * * *",
+            crontab=crontab,
+        )
+    crontab.save()
+    loaded = mcrontab.Crontab.load()
+    assert list(loaded.crons) == list(crontab.crons)
+    queue = IQueue(portal)
+    queue.clear()
+    getMultiAdapter((portal, loaded), ICrontabManager).synchronize()
+    jobs = {job.cron_uid: job.begin_after for job in queue.jobs}
+    assert jobs == {
+        uid: cron.next_after(datetime(2030, 1, 1, tzinfo=UTC))
+        for uid, cron in loaded.crons.items()
+    }
+    assert gc.get_freeze_count() == 0

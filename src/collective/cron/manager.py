@@ -9,6 +9,7 @@ from AccessControl import getSecurityManager
 from collective.cron import _
 from collective.cron import audit
 from collective.cron import clock
+from collective.cron.bulk import bulk_work
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICron
@@ -274,6 +275,10 @@ class CrontabManager:
 
         `uids` limits the work to these crons (those a save changed).
         """
+        with bulk_work(len(self.crontab.crons) if uids is None else len(uids)):
+            self._synchronize(uids)
+
+    def _synchronize(self, uids):
         crons = self.crontab.crons
         if not self.crontab.activated:
             self.queue.clear()

@@ -18,6 +18,7 @@ from collective.cron.audit import LOGS_DELETED
 from collective.cron.audit import AuditTrail
 from collective.cron.audit import change
 from collective.cron.audit import settings_of
+from collective.cron.bulk import bulk_work
 from collective.cron.crontab import Cron
 from collective.cron.crontab import ReadOnlyCrontab
 from collective.cron.errors import InvalidCron
@@ -187,23 +188,24 @@ class CrontabRegistryManager:
         crontab.crons.clear()
         crontab.broken = []
         raw, loaded_logs = {}, {}
-        for position in positions:
-            facts = survey.facts[position]
-            try:
-                cron = facts.load(crontab)
-            except InvalidCron as error:
-                if error.uid is None:
-                    error = error.for_cron(facts.uid or f"#{position + 1}")
-                if strict:
-                    raise error
-                logger.warning("Stored cron set aside, it breaks a rule: %s", error)
-                crontab.broken.append(error)
-                continue
-            recorded = history.logs(cron.uid) if history is not None else None
-            if recorded is not None:
-                cron.logs = recorded
-            raw[cron.uid] = facts.text
-            loaded_logs[cron.uid] = _dumped_logs(cron)
+        with bulk_work(len(positions)):
+            for position in positions:
+                facts = survey.facts[position]
+                try:
+                    cron = facts.load(crontab)
+                except InvalidCron as error:
+                    if error.uid is None:
+                        error = error.for_cron(facts.uid or f"#{position + 1}")
+                    if strict:
+                        raise error
+                    logger.warning("Stored cron set aside, it breaks a rule: %s", error)
+                    crontab.broken.append(error)
+                    continue
+                recorded = history.logs(cron.uid) if history is not None else None
+                if recorded is not None:
+                    cron.logs = recorded
+                raw[cron.uid] = facts.text
+                loaded_logs[cron.uid] = _dumped_logs(cron)
         crontab._stored = StoredState(crontab.activated, raw, loaded_logs)
 
     def save(self):
