@@ -6,6 +6,8 @@ from collective.cron.crontab import Crontab
 from collective.cron.dispatcher import BATCH_SIZE
 from collective.cron.dispatcher import BATCHES_PER_TASK
 from collective.cron.dispatcher import BUSY_LOOK_EVERY
+from collective.cron.dispatcher import HELD_TOO_LONG
+from collective.cron.dispatcher import QUICK_PACE
 from collective.cron.dispatcher import Dispatcher
 from collective.cron.dispatcher import SiteSession
 from collective.cron.interfaces import IQueue
@@ -18,6 +20,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+import time
 import transaction
 
 
@@ -29,7 +32,8 @@ def unstarted(threads):
 def handed_out(dispatcher):
     tasks = []
     while not dispatcher.tasks.empty():
-        tasks.append(dispatcher.tasks.get_nowait())
+        path, uids, _handed_at = dispatcher.tasks.get_nowait()
+        tasks.append((path, uids))
     return tasks
 
 
@@ -74,6 +78,43 @@ class TestHandOut:
         dispatcher._hand_out("/plone", ["c1"], workers=1)
         assert handed_out(dispatcher) == [("/plone", ["c0"])]
         assert ("/plone", "c1") not in dispatcher.in_flight
+
+
+class TestQuickRuns:
+    """A site whose runs were quick is worked by one thread at a time."""
+
+    def test_quick_runs_go_to_one_thread(self):
+        dispatcher = unstarted(threads=4)
+        dispatcher.pace["/plone"] = QUICK_PACE / 2
+        dispatcher._hand_out("/plone", UIDS[:40], workers=1)
+        assert handed_out(dispatcher) == [("/plone", UIDS[:40])]
+        # While that task runs, the others wait for it.
+        dispatcher._hand_out("/plone", UIDS[40:60], workers=1)
+        assert handed_out(dispatcher) == []
+
+    def test_a_task_held_too_long_lets_other_threads_in(self):
+        dispatcher = unstarted(threads=4)
+        dispatcher.pace["/plone"] = QUICK_PACE / 2
+        dispatcher._hand_out("/plone", UIDS[:40], workers=1)
+        handed_out(dispatcher)
+        dispatcher.handed_at["/plone"] = [time.monotonic() - HELD_TOO_LONG]
+        dispatcher._hand_out("/plone", UIDS[40:60], workers=1)
+        assert handed_out(dispatcher) == [
+            ("/plone", UIDS[40:45]),
+            ("/plone", UIDS[45:50]),
+            ("/plone", UIDS[50:55]),
+        ]
+
+    def test_slow_runs_and_unknown_ones_are_spread_over_the_threads(self):
+        for pace in (None, QUICK_PACE * 2):
+            dispatcher = unstarted(threads=2)
+            if pace is not None:
+                dispatcher.pace["/plone"] = pace
+            dispatcher._hand_out("/plone", UIDS[:10], workers=1)
+            assert handed_out(dispatcher) == [
+                ("/plone", UIDS[:5]),
+                ("/plone", UIDS[5:10]),
+            ]
 
 
 def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):

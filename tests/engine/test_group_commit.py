@@ -391,7 +391,7 @@ def test_a_thread_handed_many_due_jobs_claims_and_saves_them_in_batches(
     db = site._p_jar.db()
     before = db.lastTransaction()
     # A budget no batch reaches: only the batches' ends save their runs.
-    start_dispatcher(threads="1", **{"group-commit": "600"})
+    dispatcher = start_dispatcher(threads="1", **{"group-commit": "600"})
     logs = wait_for_logs(uids, timeout=60)
     assert all(logs[uid][0].status == Status.OK for uid in uids)
     saved = [notes.splitlines() for notes, _ in run_transactions(db, before)]
@@ -400,3 +400,7 @@ def test_a_thread_handed_many_due_jobs_claims_and_saves_them_in_batches(
     )
     assert len(saved) >= -(-40 // BATCH_SIZE)
     assert max(len(lines) for lines in saved) <= BATCH_SIZE
+    # The pace the dispatcher measures once the task ends: seconds a job.
+    wait_for(lambda: dispatcher.pace, 20, interval=0.05, message="the pace")
+    [pace] = dispatcher.pace.values()
+    assert 0 < pace < 60
