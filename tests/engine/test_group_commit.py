@@ -6,6 +6,7 @@ new transaction: the catalog, the ZODB, the database's transaction history,
 mail that reached a real SMTP server through the site's MailHost.
 """
 
+from collective.cron import dispatcher as dispatcher_module
 from collective.cron import job as job_module
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
@@ -404,3 +405,26 @@ def test_a_thread_handed_many_due_jobs_claims_and_saves_them_in_batches(
     wait_for(lambda: dispatcher.pace, 20, interval=0.05, message="the pace")
     [pace] = dispatcher.pace.values()
     assert 0 < pace < 60
+
+
+def test_a_task_held_too_long_gives_its_next_batches_back(
+    site, runners, start_dispatcher, monkeypatch
+):
+    # Every task counts as held too long after its first batch: the jobs of
+    # its other batches go back and are handed out again; each runs once.
+    monkeypatch.setattr(dispatcher_module, "HELD_TOO_LONG", 0.0)
+    uids = queue_batch(site, *(create(f"given-back-{n}") for n in range(40)))
+    # One thread: documents made in one folder by two threads at once
+    # conflict (the runners' own writes), which is not the point here.
+    start_dispatcher(threads="1", **{"group-commit": "600"})
+    logs = wait_for_logs(uids, timeout=60)
+    transaction.begin()
+    assert {uid: len(logs[uid]) for uid in uids} == dict.fromkeys(uids, 1)
+    assert {logs[uid][0].status for uid in uids} == {Status.OK}, [
+        (logs[uid][0].status, logs[uid][0].messages, logs[uid][0].details)
+        for uid in uids
+        if logs[uid][0].status != Status.OK
+    ]
+    assert catalogued(*(f"given-back-{n}" for n in range(40))) == {
+        f"given-back-{n}" for n in range(40)
+    }

@@ -453,12 +453,20 @@ class Dispatcher:
 
     def _run_task(self, session, path, uids):
         """Claim and run the jobs of `uids` still due, a batch at a time;
-        return how many ran."""
+        return how many ran.
+
+        A task that has held its thread for HELD_TOO_LONG gives the jobs of
+        its next batches back: the next look hands them out again, to any
+        free thread, instead of leaving them behind a slow run.
+        """
+        began = time.monotonic()
         count = -(-len(uids) // BATCH_SIZE)
         size = -(-len(uids) // count)
         ran = 0
         for start in range(0, len(uids), size):
-            if self.stopping.is_set():
+            if start and (
+                self.stopping.is_set() or time.monotonic() - began >= HELD_TOO_LONG
+            ):
                 break
             ran += self._run_batch(session, path, uids[start : start + size])
         return ran
