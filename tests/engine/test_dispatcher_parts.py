@@ -139,6 +139,43 @@ def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):
         session.close()
 
 
+def test_a_failed_heartbeat_while_busy_does_not_stop_the_looks(site, db):
+    settings = config.load({"worker": "on", "threads": "1"}, environ={})
+    dispatcher = Dispatcher(db, settings)
+    session = SiteSession(db, settings.server_url)
+
+    def database_away(session, force=False):
+        raise OSError("the database server went away")
+
+    dispatcher._heartbeat = database_away
+    try:
+        dispatcher.tasks_in_flight = 1
+        dispatcher.last_look = time.monotonic()
+        assert dispatcher._poll(session) == settings.poll_interval
+    finally:
+        session.close()
+
+
+def test_a_task_taken_after_stop_runs_nothing(site, db, recording):
+    crontab = Crontab.load()
+    cron = Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+    set_now(IQueue(site).job(cron.uid).begin_after)
+    settings = config.load({"worker": "on", "threads": "1"}, environ={})
+    dispatcher = Dispatcher(db, settings)
+    dispatcher.stopping.set()
+    session = SiteSession(db, settings.server_url)
+    try:
+        path = "/".join(site.getPhysicalPath())
+        assert dispatcher._run_task(session, path, [cron.uid]) == 0
+    finally:
+        session.close()
+    assert recording.calls == []
+    transaction.begin()
+    assert not IQueue(site).job(cron.uid).running
+
+
 def test_a_claim_that_conflicts_runs_nothing(site, db, recording):
     crontab = Crontab.load()
     cron = Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)

@@ -34,3 +34,24 @@ def test_a_disabled_collector_is_left_as_it_is():
             assert gc.get_freeze_count() == 0
     finally:
         gc.enable()
+
+
+def test_what_the_process_froze_itself_stays_frozen():
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with bulk_work(BULK):
+            pass
+        assert gc.get_freeze_count() >= frozen > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_overlapping_bulk_work_thaws_when_the_last_ends():
+    first, second = bulk_work(BULK), bulk_work(BULK)
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)
+    assert gc.get_freeze_count() > 0  # the second still works
+    second.__exit__(None, None, None)
+    assert gc.get_freeze_count() == 0

@@ -14,6 +14,7 @@ from zope.component import getUtility
 
 import json
 import pytest
+import threading
 
 
 def write_texts(texts):
@@ -255,6 +256,26 @@ def test_a_text_in_another_form_goes_through_the_rules(portal):
     assert not Crontab().manager.survey().facts[0].canonical
     assert (cron.misfire, cron.retries, cron.logs_limit) == ("run_once", 0, 25)
     assert cron.slast == "2008-01-01 02:04:00"
+
+
+def test_a_list_another_thread_changed_in_place_and_stored_back_is_read_again(
+    portal,
+):
+    # Request threads take turns on one ZODB connection, so on one stored
+    # list: what another thread stored in it is seen here.
+    write_texts([text("a")])
+    assert list(Crontab.load().crons) == ["a"]
+    registry = getUtility(IRegistry)
+    texts = registry[RECORD_CRONTAB]
+
+    def in_another_thread():
+        texts.append(text("b"))
+        registry[RECORD_CRONTAB] = texts
+
+    other = threading.Thread(target=in_another_thread)
+    other.start()
+    other.join(timeout=30)
+    assert list(Crontab.load().crons) == ["a", "b"]
 
 
 def test_a_list_changed_in_place_and_stored_back_is_read_again(portal):

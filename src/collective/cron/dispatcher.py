@@ -272,8 +272,14 @@ class Dispatcher:
             # Every thread is busy: nothing to hand out, and a look would
             # only take the interpreter from them. The thread that ends its
             # task wakes us up.
-            self._heartbeat(session)
-            session.leave()
+            try:
+                self._heartbeat(session)
+            except Exception:
+                # The database away (ZEO, RelStorage): the next poll retries.
+                session.manager.abort()
+                logger.exception("Dispatcher %s: heartbeat failed", self.name)
+            finally:
+                session.leave()
             return wait
         self.last_look = time.monotonic()
         try:
@@ -464,8 +470,8 @@ class Dispatcher:
         size = -(-len(uids) // count)
         ran = 0
         for start in range(0, len(uids), size):
-            if start and (
-                self.stopping.is_set() or time.monotonic() - began >= HELD_TOO_LONG
+            if self.stopping.is_set() or (
+                start and time.monotonic() - began >= HELD_TOO_LONG
             ):
                 break
             ran += self._run_batch(session, path, uids[start : start + size])

@@ -42,25 +42,30 @@ _facts_by_site = {}
 _surveys = threading.local()
 
 
-_changes = threading.local()
+_changes = 0
+_changes_lock = threading.Lock()
 
 
 def changes_seen():
     """How many times collective.cron's registry records were added,
-    changed or removed in this thread.
+    changed or removed in this process.
 
     What a transaction read of them is still what is stored while the
     transaction and this count are the same: another transaction's changes
     are seen only once this one ends, and code that changes the stored list
-    in place stores it back (plone.registry's way), which counts.
+    in place stores it back (plone.registry's way), which counts. Counted
+    for the process, not the thread: threads take turns on one ZODB
+    connection, and so on one stored list.
     """
-    return getattr(_changes, "count", 0)
+    return _changes
 
 
 def count_change(event):
     """Subscriber of plone.registry's record events."""
+    global _changes
     if str(getattr(event.record, "__name__", "")).startswith("collective.cron."):
-        _changes.count = changes_seen() + 1
+        with _changes_lock:
+            _changes += 1
 
 
 def uid_of(text):
