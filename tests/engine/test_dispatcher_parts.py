@@ -139,6 +139,16 @@ def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):
         session.close()
 
 
+def due_cron(site):
+    """A cron of the recording runner, saved, whose job is due now."""
+    crontab = Crontab.load()
+    cron = Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+    set_now(IQueue(site).job(cron.uid).begin_after)
+    return cron
+
+
 def test_a_failed_heartbeat_while_busy_does_not_stop_the_looks(site, db):
     settings = config.load({"worker": "on", "threads": "1"}, environ={})
     dispatcher = Dispatcher(db, settings)
@@ -157,11 +167,7 @@ def test_a_failed_heartbeat_while_busy_does_not_stop_the_looks(site, db):
 
 
 def test_a_task_taken_after_stop_runs_nothing(site, db, recording):
-    crontab = Crontab.load()
-    cron = Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
-    crontab.save()
-    transaction.commit()
-    set_now(IQueue(site).job(cron.uid).begin_after)
+    cron = due_cron(site)
     settings = config.load({"worker": "on", "threads": "1"}, environ={})
     dispatcher = Dispatcher(db, settings)
     dispatcher.stopping.set()
@@ -177,11 +183,7 @@ def test_a_task_taken_after_stop_runs_nothing(site, db, recording):
 
 
 def test_a_claim_that_conflicts_runs_nothing(site, db, recording):
-    crontab = Crontab.load()
-    cron = Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
-    crontab.save()
-    transaction.commit()
-    set_now(IQueue(site).job(cron.uid).begin_after)
+    cron = due_cron(site)
     job = IQueue(site).job(cron.uid)
     # Another worker, on a connection of its own, claims the job first.
     other = transaction.TransactionManager()
