@@ -39,10 +39,10 @@ def test_a_disabled_collector_is_left_as_it_is():
 def test_what_the_process_froze_itself_stays_frozen():
     gc.freeze()
     try:
-        frozen = gc.get_freeze_count()
         with bulk_work(BULK):
             pass
-        assert gc.get_freeze_count() >= frozen > 0
+        # Still frozen (the count may drop: frozen objects can die meanwhile).
+        assert gc.get_freeze_count() > 0
     finally:
         gc.unfreeze()
 
