@@ -221,18 +221,19 @@ def _site_key():
 def survey(texts):
     """The Survey of `texts`, the stored list of the current site."""
     key = _site_key()
+    seen = changes_seen()  # before the work: a store meanwhile is not missed
     if not hasattr(_surveys, "by_site"):
         _surveys.by_site = {}
     last = _surveys.by_site.get(key[0])
     # The same list object, not stored since: the same texts (100,000 texts
-    # compare in milliseconds, and a run asks twice). Else compared: texts
+    # compare in milliseconds, on every load of one cron). Else compared: texts
     # that are the same objects compare at C speed; a list reloaded from the
     # ZODB compares text by text.
     if last is not None and last[0] == key:
-        if last[2] is texts and last[3] == changes_seen():
+        if last[2] is texts and last[3] == seen:
             return last[1]  # the same list, not stored again since
         if last[1].texts == texts:
-            _surveys.by_site[key[0]] = (key, last[1], texts, changes_seen())
+            _surveys.by_site[key[0]] = (key, last[1], texts, seen)
             return last[1]
     known = _facts_by_site.get(key)
     changed = None
@@ -253,5 +254,5 @@ def survey(texts):
             if other[0] == key[0] and other != key:
                 _facts_by_site.pop(other, None)
     # The list itself is kept too (its identity names it while kept).
-    _surveys.by_site[key[0]] = (key, found, texts, changes_seen())
+    _surveys.by_site[key[0]] = (key, found, texts, seen)
     return found
