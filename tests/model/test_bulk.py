@@ -6,6 +6,7 @@ from collective.cron.bulk import bulk_work
 
 import gc
 import pytest
+import transaction
 
 
 def test_bulk_work_freezes_older_objects_and_hands_them_back():
@@ -55,3 +56,71 @@ def test_overlapping_bulk_work_thaws_when_the_last_ends():
     assert gc.get_freeze_count() > 0  # the second still works
     second.__exit__(None, None, None)
     assert gc.get_freeze_count() == 0
+
+
+class TestUntilTheTransactionEnds:
+    """A bulk task whose objects the transaction commits: frozen, what the
+    task made included, until the transaction commits or aborts."""
+
+    def setup_method(self):
+        transaction.begin()
+
+    def teardown_method(self):
+        transaction.abort()
+
+    def test_thawed_when_the_transaction_commits(self):
+        with bulk_work(BULK, until_transaction_ends=True):
+            made = [[] for _ in range(10)]
+        assert gc.is_tracked(made[0])
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        transaction.commit()
+        assert gc.get_freeze_count() == 0
+
+    def test_what_the_task_made_is_frozen_too(self):
+        with bulk_work(BULK, until_transaction_ends=True):
+            made = [[] for _ in range(10)]
+            assert any(each is made for each in gc.get_objects())
+        # Frozen objects are in none of the collector's generations.
+        assert not any(each is made for each in gc.get_objects())
+        transaction.abort()
+        assert any(each is made for each in gc.get_objects())
+
+    def test_thawed_when_the_transaction_aborts(self):
+        with bulk_work(BULK, until_transaction_ends=True):
+            pass
+        assert gc.get_freeze_count() > 0
+        transaction.abort()
+        assert gc.get_freeze_count() == 0
+
+    def test_a_failed_commit_then_its_abort_thaw_once(self):
+        class Refusing:
+            def tpc_begin(self, txn):
+                raise RuntimeError("storage refuses")
+
+            def abort(self, txn):
+                pass
+
+            def tpc_abort(self, txn):
+                pass
+
+            def sortKey(self):
+                return "refusing"
+
+        with bulk_work(BULK, until_transaction_ends=True):
+            pass
+        transaction.get().join(Refusing())
+        with pytest.raises(RuntimeError):
+            transaction.commit()
+        transaction.abort()
+        assert gc.get_freeze_count() == 0
+        # The count of bulk tasks is right again: the next one freezes and
+        # thaws as the first did.
+        with bulk_work(BULK):
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
+
+    def test_a_failing_task_thaws_at_once(self):
+        with pytest.raises(RuntimeError), bulk_work(BULK, until_transaction_ends=True):
+            raise RuntimeError("broken")
+        assert gc.get_freeze_count() == 0

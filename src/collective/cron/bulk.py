@@ -13,6 +13,7 @@ from contextlib import contextmanager
 
 import gc
 import threading
+import transaction
 
 
 # Fewer items than this: the collector's passes cost little; leave it be.
@@ -23,29 +24,68 @@ _depth = 0  # bulk tasks running in the process
 _froze = False  # whether the first of them froze (and the last thaws)
 
 
-@contextmanager
-def bulk_work(items):
-    """Around a task on `items` crons (or jobs): see the module.
-
-    Tasks of several threads may overlap: the first freezes, the last
-    thaws. What the process froze itself (gc.freeze() before forking) is
-    never thawed here: nothing is frozen then.
-    """
+def _enter(items):
+    """Freeze if this is the first bulk task; False when too small to."""
     global _depth, _froze
     if items < BULK or not gc.isenabled():
-        yield
-        return
+        return False
     with _lock:
         if _depth == 0:
             _froze = gc.get_freeze_count() == 0
             if _froze:
                 gc.freeze()
         _depth += 1
+    return True
+
+
+def _leave():
+    global _depth, _froze
+    with _lock:
+        _depth -= 1
+        if _depth == 0 and _froze:
+            gc.unfreeze()
+            _froze = False
+
+
+def _freeze_again():
+    """Freeze what the task made too, when the freeze is ours."""
+    with _lock:
+        if _froze:
+            gc.freeze()
+
+
+@contextmanager
+def bulk_work(items, until_transaction_ends=False):
+    """Around a task on `items` crons (or jobs): see the module.
+
+    Tasks of several threads may overlap: the first freezes, the last
+    thaws. What the process froze itself (gc.freeze() before forking) is
+    never thawed here: nothing is frozen then.
+
+    `until_transaction_ends`: for a task whose objects the current
+    transaction then commits (100,000 new jobs: their commit would pay
+    full passes too). What the task made is frozen as well, and everything
+    is thawed when the transaction commits or aborts.
+    """
+    if not _enter(items):
+        yield
+        return
     try:
         yield
-    finally:
-        with _lock:
-            _depth -= 1
-            if _depth == 0 and _froze:
-                gc.unfreeze()
-                _froze = False
+    except BaseException:
+        _leave()
+        raise
+    if not until_transaction_ends:
+        _leave()
+        return
+    _freeze_again()
+    ended = []
+
+    def leave(*ignored):
+        if not ended:  # a failed commit is aborted next: thaw once
+            ended.append(True)
+            _leave()
+
+    current = transaction.get()
+    current.addAfterCommitHook(leave)
+    current.addAfterAbortHook(leave)

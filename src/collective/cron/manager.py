@@ -275,7 +275,8 @@ class CrontabManager:
 
         `uids` limits the work to these crons (those a save changed).
         """
-        with bulk_work(len(self.crontab.crons) if uids is None else len(uids)):
+        count = len(self.crontab.crons) if uids is None else len(uids)
+        with bulk_work(count, until_transaction_ends=True):
             self._synchronize(uids)
 
     def _synchronize(self, uids):
@@ -284,10 +285,10 @@ class CrontabManager:
             self.queue.clear()
             return
         if uids is None:
-            known = set(crons)
-            for job in list(self.queue.jobs) + self.queue.running_jobs():
-                if job.cron_uid not in known:
-                    self.queue.remove(job.cron_uid)
+            # By uid: the jobs of the crons kept are not loaded for this.
+            self.queue.remove_many(
+                [uid for uid in self.queue.uids() if uid not in crons]
+            )
             targets = list(crons.values())
         else:
             for uid in uids:
