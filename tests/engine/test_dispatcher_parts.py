@@ -24,17 +24,24 @@ import time
 import transaction
 
 
-def unstarted(threads):
+def unstarted(threads, pace=QUICK_PACE * 2):
+    """A dispatcher not started; `pace`: seconds a job of /plone took in its
+    last task (default: slow runs, spread over the threads; None: unknown)."""
     settings = config.load({"worker": "on", "threads": str(threads)}, environ={})
-    return Dispatcher(None, settings)
+    dispatcher = Dispatcher(None, settings)
+    if pace is not None:
+        dispatcher.pace["/plone"] = pace
+    return dispatcher
 
 
 def handed_out(dispatcher):
     tasks = []
-    while not dispatcher.tasks.empty():
-        path, uids, _handed_at = dispatcher.tasks.get_nowait()
-        tasks.append((path, uids))
-    return tasks
+    for inbox in dispatcher.inboxes:
+        while not inbox.empty():
+            path, uids, handed_at = inbox.get_nowait()
+            tasks.append((handed_at, path, uids))
+    # In the order handed out (each went to the first idle thread).
+    return [(path, uids) for _, path, uids in sorted(tasks, key=lambda t: t[0])]
 
 
 UIDS = [f"c{n}" for n in range(100)]
@@ -105,16 +112,24 @@ class TestQuickRuns:
             ("/plone", UIDS[50:55]),
         ]
 
-    def test_slow_runs_and_unknown_ones_are_spread_over_the_threads(self):
-        for pace in (None, QUICK_PACE * 2):
-            dispatcher = unstarted(threads=2)
-            if pace is not None:
-                dispatcher.pace["/plone"] = pace
-            dispatcher._hand_out("/plone", UIDS[:10], workers=1)
-            assert handed_out(dispatcher) == [
-                ("/plone", UIDS[:5]),
-                ("/plone", UIDS[5:10]),
-            ]
+    def test_slow_runs_are_spread_over_the_threads(self):
+        dispatcher = unstarted(threads=2, pace=QUICK_PACE * 2)
+        dispatcher._hand_out("/plone", UIDS[:10], workers=1)
+        assert handed_out(dispatcher) == [
+            ("/plone", UIDS[:5]),
+            ("/plone", UIDS[5:10]),
+        ]
+
+    def test_a_site_of_unknown_pace_is_handed_one_job_first(self):
+        dispatcher = unstarted(threads=2, pace=None)
+        dispatcher._hand_out("/plone", UIDS[:10], workers=1)
+        assert handed_out(dispatcher) == [("/plone", UIDS[:1])]
+        dispatcher._hand_out("/plone", UIDS[:10], workers=1)
+        assert handed_out(dispatcher) == []  # the first job tells
+        # It has not in a second: a slow one; the others are spread.
+        dispatcher.handed_at["/plone"] = [time.monotonic() - HELD_TOO_LONG]
+        dispatcher._hand_out("/plone", UIDS[:10], workers=1)
+        assert handed_out(dispatcher) == [("/plone", UIDS[1:6])]
 
 
 def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):

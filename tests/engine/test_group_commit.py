@@ -32,6 +32,7 @@ from tests.support.smtp import site_mail_to_sink
 
 import collective.cron.clock as clock
 import pytest
+import threading
 import transaction
 
 
@@ -428,3 +429,39 @@ def test_a_task_held_too_long_gives_its_next_batches_back(
     assert catalogued(*(f"given-back-{n}" for n in range(40))) == {
         f"given-back-{n}" for n in range(40)
     }
+
+
+class WhichThread(Runner):
+    """A quick run that remembers the worker thread it ran in."""
+
+    threads = []
+
+    def run(self):
+        type(self).threads.append(threading.current_thread().name)
+
+
+def test_a_sites_quick_runs_stay_on_the_thread_that_ran_them(
+    site, register_runner, start_dispatcher, monkeypatch
+):
+    # Three threads, 100 quick jobs due at once: a first job tells the pace,
+    # then tasks of up to 64 jobs, each to the thread that ran the last one
+    # (its connection holds what that one wrote). Every pace counts as quick
+    # and no task as held too long, however slow this machine is today.
+    monkeypatch.setattr(dispatcher_module, "QUICK_PACE", 600.0)
+    monkeypatch.setattr(dispatcher_module, "HELD_TOO_LONG", 600.0)
+    tasks = []
+    run_task = dispatcher_module.Dispatcher._run_task
+
+    def counted(self, session, path, uids):
+        tasks.append(len(uids))
+        return run_task(self, session, path, uids)
+
+    monkeypatch.setattr(dispatcher_module.Dispatcher, "_run_task", counted)
+    register_runner(WhichThread, "which-thread")
+    WhichThread.threads = []
+    uids = queue_batch(site, *(("which-thread", {}) for _ in range(100)))
+    start_dispatcher(threads="3", **{"group-commit": "600"})
+    wait_for_logs(uids, timeout=60)
+    assert len(WhichThread.threads) == 100
+    assert tasks[:2] == [1, 64] and len(tasks) >= 3
+    assert len(set(WhichThread.threads)) == 1, WhichThread.threads

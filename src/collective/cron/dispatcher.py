@@ -60,7 +60,9 @@ BUSY_LOOK_EVERY = 1.0
 # time, so more threads on quick runs only add switching and reloads (2,000
 # no-op runs: 4 threads 25 % slower than 1). Threads serve runs that wait
 # (mail, HTTP): a task that holds its thread for HELD_TOO_LONG seconds lets
-# another thread take the site's other due jobs.
+# another thread take the site's other due jobs. A site whose pace is not
+# known yet (the first due jobs after the process started) is handed one job
+# on one thread, which tells, when there are threads to spread over.
 QUICK_PACE = 0.02
 HELD_TOO_LONG = 1.0
 
@@ -131,7 +133,10 @@ class Dispatcher:
         self.lease = timedelta(seconds=config.lease)
         # The most seconds between two of our heartbeats: they ride on polls.
         self.heartbeat_gap = config.heartbeat + config.poll_interval
-        self.tasks = queue.Queue()
+        # One inbox a worker thread: a task goes to a chosen idle thread.
+        self.inboxes = [queue.Queue() for _ in range(config.threads)]
+        self.idle = list(range(config.threads))  # worker threads with no task
+        self.last_thread = {}  # site path -> the thread of its last task
         self.in_flight = set()  # (site path, cron uid) handed out
         self.tasks_in_flight = 0
         self.handed_at = {}  # site path -> [time.monotonic() of its tasks]
@@ -157,8 +162,10 @@ class Dispatcher:
         )
         loop = threading.Thread(target=self._loop, name="collective.cron dispatcher")
         self.threads = [loop] + [
-            threading.Thread(target=self._work, name=f"collective.cron worker {n}")
-            for n in range(1, self.config.threads + 1)
+            threading.Thread(
+                target=self._work, args=(n,), name=f"collective.cron worker {n + 1}"
+            )
+            for n in range(self.config.threads)
         ]
         for thread in self.threads:
             thread.daemon = True
@@ -171,8 +178,8 @@ class Dispatcher:
             return
         self.stopping.set()
         self.wakeup.set()
-        for _ in range(self.config.threads):
-            self.tasks.put(None)
+        for inbox in self.inboxes:
+            inbox.put(None)
         deadline = time.monotonic() + timeout
         for thread in self.threads:
             thread.join(max(0.0, deadline - time.monotonic()))
@@ -392,20 +399,39 @@ class Dispatcher:
             share = self.config.threads * workers
             now = time.monotonic()
             handed = self.handed_at.setdefault(path, [])
-            if self.pace.get(path, QUICK_PACE + 1) <= QUICK_PACE and not any(
-                now - at >= HELD_TOO_LONG for at in handed
-            ):
+            held_too_long = any(now - at >= HELD_TOO_LONG for at in handed)
+            pace = self.pace.get(path)
+            size = BATCH_SIZE * BATCHES_PER_TASK
+            if not held_too_long and (pace is None or pace <= QUICK_PACE):
                 free = min(free, 1 - len(handed))  # quick runs: one thread
                 share = workers
-            size = min(BATCH_SIZE * BATCHES_PER_TASK, max(1, -(-len(uids) // share)))
+                if pace is None and self.config.threads > 1:
+                    # Not known yet: one job tells. Handing quick jobs to
+                    # every thread would only make them contend; a slow one
+                    # lets the others in after HELD_TOO_LONG. (One thread has
+                    # nothing to spread: it takes a whole task.)
+                    size = 1
+            size = min(size, max(1, -(-len(uids) // share)))
             tasks = [uids[start : start + size] for start in range(0, len(uids), size)]
             tasks = tasks[: max(0, free)]
+            threads = []
             for task in tasks:
                 self.in_flight.update((path, uid) for uid in task)
                 self.tasks_in_flight += 1
                 handed.append(now)
-        for task in tasks:
-            self.tasks.put((path, task, now))
+                threads.append(self._idle_thread(path))
+        for thread, task in zip(threads, tasks, strict=True):
+            self.inboxes[thread].put((path, task, now))
+
+    def _idle_thread(self, path):
+        """Take an idle worker thread for a task of the site at `path`: the
+        one that ran its last task if idle. Its connection holds what that
+        task wrote; another thread's would read it again (4 threads taking
+        turns on quick runs: 20 % slower than one). Called with the lock."""
+        last = self.last_thread.get(path)
+        thread = last if last in self.idle else self.idle[0]
+        self.idle.remove(thread)
+        return thread
 
     def _heartbeat(self, session, force=False):
         """Beat if the interval has passed; return the record written or None."""
@@ -434,11 +460,11 @@ class Dispatcher:
 
     # -- worker threads -------------------------------------------------------
 
-    def _work(self):
+    def _work(self, thread):
         session = SiteSession(self.db, self.config.server_url)
         try:
             while True:
-                task = self.tasks.get()
+                task = self.inboxes[thread].get()
                 if task is None:
                     return
                 path, uids, handed_at = task
@@ -451,6 +477,8 @@ class Dispatcher:
                         self.in_flight.difference_update((path, uid) for uid in uids)
                         self.tasks_in_flight -= 1
                         self.handed_at[path].remove(handed_at)
+                        self.last_thread[path] = thread
+                        self.idle.append(thread)
                         if ran:
                             self.pace[path] = (time.monotonic() - began) / ran
                     self.wakeup.set()  # runs queued next jobs: look again
