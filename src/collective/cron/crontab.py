@@ -273,6 +273,10 @@ class Cron:
 
     # -- logs ---------------------------------------------------------------
 
+    # Loaded crons read their logs from the run history when first asked
+    # (see read_logs_later): a run adds its log without reading the others.
+    _logs_reader = None
+
     @property
     def logs_limit(self):
         return self._logs_limit
@@ -285,24 +289,51 @@ class Cron:
     @property
     def logs(self):
         """Logs of prior runs, newest first (a list: pop/remove work)."""
+        reader = self._logs_reader
+        if reader is not None:
+            self._logs_reader = None
+            reader(self)
         return self._logs
 
     @logs.setter
     def logs(self, value):
+        self._logs_reader = None
         logs = [Log.load(item) for item in value or ()]
         self._logs = [log for log in logs if log is not None][: self.logs_limit]
+
+    def read_logs_later(self, reader):
+        """Call reader(cron) when the logs are first asked for; it may set
+        `cron.logs` (until then they are those the cron was made with)."""
+        self._logs_reader = reader
+
+    @property
+    def logs_unread(self):
+        """True while a reader given to read_logs_later waits."""
+        return self._logs_reader is not None
+
+    def logs_state(self):
+        """What restore_logs() puts back: the logs as they are, or still
+        to be read."""
+        return list(self._logs), self._logs_reader
+
+    def restore_logs(self, state):
+        logs, reader = state
+        self._logs = list(logs)
+        self._logs_reader = reader
 
     def log(self, date=None, status=Status.OK, messages=None, **details):
         """Record a run as the newest log; keep at most logs_limit logs."""
         entry = Log(date=date, status=status, messages=messages, **details)
-        self._logs.insert(0, entry)
-        del self._logs[self.logs_limit :]
+        logs = self.logs
+        logs.insert(0, entry)
+        del logs[self.logs_limit :]
         return entry
 
     @property
     def last(self):
         """The newest log, or None."""
-        return self._logs[0] if self._logs else None
+        logs = self.logs
+        return logs[0] if logs else None
 
     # 2.x accessors of the newest log (None, [] or '' before the first run).
 
@@ -390,8 +421,8 @@ class Cron:
     def __repr__(self):
         state = f"ON:{self.snext}" if self.activated else "OFF"
         text = f"cron: {self.name}/{self.uid} [{state}]"
-        if self._logs:
-            text += f" ({len(self._logs)} logs)"
+        if self.logs:
+            text += f" ({len(self.logs)} logs)"
         if self.environ:
             text += f" {self.environ!r}"
         return text
@@ -403,7 +434,7 @@ class Cron:
         data["recipients"] = list(self.recipients)
         data["saved_by"] = self.saved_by
         if logs:
-            data["logs"] = [log.dump() for log in self._logs]
+            data["logs"] = [log.dump() for log in self.logs]
         return data
 
     def to_json(self, logs=True):

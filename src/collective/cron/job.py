@@ -252,15 +252,22 @@ class GroupCommit(Policy, Synchroniser):
         when this one is by another user (one user a transaction in the
         undo log), or when its last run was slow: finished runs must not
         wait for a long one, their crons would look running meanwhile."""
-        if self.pending and (self.user != login or self._slow(cron)):
+        if self.pending and (self.user != login or self._slow(site, cron)):
             self.flush()
             self.opened = time.monotonic()
         _describe_transaction(self.manager.get(), site, cron, login)
         self.user = login
 
-    def _slow(self, cron):
-        last = cron.logs[0] if cron.logs else None
-        duration = last.details.get("duration") if last is not None else None
+    def _slow(self, site, cron):
+        # The newest log as stored, when the cron's logs are not read yet: a
+        # run does not parse them.
+        stored = History(site).stored(cron.uid) if cron.logs_unread else ()
+        if stored:
+            newest = stored[0]
+            duration = newest.get("duration") if isinstance(newest, dict) else None
+        else:
+            last = cron.logs[0] if cron.logs else None
+            duration = last.details.get("duration") if last is not None else None
         return isinstance(duration, int | float) and duration >= self.budget
 
     # -- the group -------------------------------------------------------------
@@ -503,9 +510,12 @@ class JobRun:
             self.policy.commit()
             return None
         self._keep_as_read(crontab, cron)
-        # Logs from 2.x registry data, for a cron whose history has no record;
-        # kept aside because a failed try must not leave its log in memory.
-        self.legacy_logs = list(cron.logs)
+        # The logs as loaded (still unread: a run does not parse them), put
+        # back before each try: a failed try must not leave its log in
+        # memory. Those from 2.x registry data are for a cron whose history
+        # has no record.
+        self.logs_as_loaded = cron.logs_state()
+        self.legacy_logs = list(self.logs_as_loaded[0])
         if job.slot is not None:
             following = cron.next_after(job.slot)
             if following is not None and following <= started:
@@ -542,7 +552,7 @@ class JobRun:
         committed_midway = False
         for attempt in range(1, CONFLICT_TRIES + 1):
             self.policy.begin()
-            cron.logs = list(self.legacy_logs)
+            cron.restore_logs(self.logs_as_loaded)
             if not self._still_ours():
                 logger.warning("Cron %s: job reclaimed from us, not run", cron.uid)
                 self.policy.abort()
@@ -609,7 +619,7 @@ class JobRun:
                 break
         error, trace, duration = failure
         self.policy.begin()
-        cron.logs = list(self.legacy_logs)
+        cron.restore_logs(self.logs_as_loaded)
         if not self._still_ours():
             self.policy.abort()
             return None
@@ -688,7 +698,7 @@ class JobRun:
         ends FAILURE, and the schedule goes on from the next slot."""
         self.policy.begin()
         self.policy.describe(self.site, cron, login_of(self.site, cron))
-        cron.logs = list(self.legacy_logs)
+        cron.restore_logs(self.logs_as_loaded)
         job = self.job
         log = Log(
             date=started,
@@ -831,8 +841,12 @@ class JobRun:
             logger.exception("Cron %s: deciding its alerts failed", cron.uid)
 
     def _add_log(self, cron, log):
-        legacy = getattr(self, "legacy_logs", cron.logs)
+        legacy = getattr(self, "legacy_logs", None)
+        if legacy is None:
+            legacy = cron.logs
         self.history.add(cron.uid, log, cron.logs_limit, legacy=legacy)
+        if cron.logs_unread:
+            return  # read later, from the history, which now holds it
         cron.logs.insert(0, log)
         del cron.logs[cron.logs_limit :]
 

@@ -118,6 +118,30 @@ def _dumped_logs(cron):
     return tuple(log.dump() for log in cron.logs)
 
 
+class HistoryLogs:
+    """Reads a loaded cron's logs from the run history when first asked
+    (Cron.read_logs_later), and notes them as loaded in the crontab's
+    StoredState: what a save compares them with.
+
+    A run adds its log to the history without reading the others, so a run
+    of a cron with a full history parses none of them.
+    """
+
+    __slots__ = ("crontab", "history")
+
+    def __init__(self, history, crontab):
+        self.history = history
+        self.crontab = crontab
+
+    def __call__(self, cron):
+        recorded = self.history.logs(cron.uid)
+        if recorded is not None:
+            cron.logs = recorded
+        stored = self.crontab._stored
+        if stored is not None:
+            stored.logs[cron.uid] = _dumped_logs(cron)
+
+
 @implementer(ICrontabRegistryManager)
 @adapter(ICrontab)
 class CrontabRegistryManager:
@@ -201,11 +225,11 @@ class CrontabRegistryManager:
                     logger.warning("Stored cron set aside, it breaks a rule: %s", error)
                     crontab.broken.append(error)
                     continue
-                recorded = history.logs(cron.uid) if history is not None else None
-                if recorded is not None:
-                    cron.logs = recorded
+                if history is not None:
+                    cron.read_logs_later(HistoryLogs(history, crontab))
+                else:
+                    loaded_logs[cron.uid] = _dumped_logs(cron)
                 raw[cron.uid] = facts.text
-                loaded_logs[cron.uid] = _dumped_logs(cron)
         crontab._stored = StoredState(crontab.activated, raw, loaded_logs)
 
     def save(self):
@@ -275,7 +299,8 @@ class CrontabRegistryManager:
             stored._canonical.pop(cron.uid, None)
             self._audit(before, changed)
         self._save_logs(texts, stored, changed)
-        stored.logs[cron.uid] = _dumped_logs(cron)
+        if not cron.logs_unread:
+            stored.logs[cron.uid] = _dumped_logs(cron)
 
     def _stamp(self, texts, changed):
         """Record who saves the changed crons (their jobs run as this user)."""
@@ -326,7 +351,10 @@ class CrontabRegistryManager:
 
     def _state(self, texts, raw=None):
         crons = self.crontab.crons
-        logs = {uid: _dumped_logs(crons[uid]) for uid in texts}
+        # Logs not read yet are noted when read (HistoryLogs).
+        logs = {
+            uid: _dumped_logs(crons[uid]) for uid in texts if not crons[uid].logs_unread
+        }
         return StoredState(self.crontab.activated, raw or dict(texts), logs)
 
     def _save_logs(self, uids, stored, changed, replace=False):
@@ -339,6 +367,8 @@ class CrontabRegistryManager:
             return
         for uid in uids:
             cron = self.crontab.crons[uid]
+            if cron.logs_unread and uid in history:
+                continue  # not read since loaded: unchanged
             logs = _dumped_logs(cron)
             # A rewritten 2.x cron loses the logs inside its registry text.
             if replace:
