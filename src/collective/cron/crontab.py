@@ -568,7 +568,8 @@ class Crontab:
         `sdata` is 2.x's name of `data` (deprecated).
         `uids` loads only these crons from the registry (a job needs one cron,
         not 10,000); saving such a crontab writes and deletes only them.
-        `logs=False` skips reading the run history (for settings only).
+        `logs=False` skips the run history (for settings only); else each
+        cron reads its logs from it when `cron.logs` is first used.
         `strict=False` sets aside (in `crontab.broken`) stored crons that break
         a rule added after they were saved, instead of raising: views and
         workers keep working with the other crons.

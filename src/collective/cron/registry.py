@@ -196,7 +196,8 @@ class CrontabRegistryManager:
     def load(self, uids=None, logs=True, strict=True):
         """Fill the crontab with the stored crons; remember what was stored.
 
-        uids: load only these crons; logs=False: leave the history unread.
+        uids: load only these crons; logs=False: leave the history unread,
+        else each cron reads its logs when first asked (HistoryLogs).
         strict=False: a stored cron that breaks today's rules (saved before a
         rule existed) is set aside in crontab.broken instead of raising; it is
         not scheduled, and its stored text is kept as it is on save.
