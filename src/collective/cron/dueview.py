@@ -93,7 +93,7 @@ class DueView:
         self._built = None  # time.monotonic() of the last full read
         self._horizon = None  # the latest `now` looked at (epoch ms)
         self._due = {}  # uid -> due time
-        self._items_of = {}  # bucket oid -> {uid: due time} it held
+        self._uids_of = {}  # bucket oid -> uids it held
         self._buckets = {}  # bucket oid -> bucket
         self._nodes = set()  # oids of the tree and its inner nodes
         self._heap = []  # (due, uid) not yet due when last looked; may be stale
@@ -159,7 +159,7 @@ class DueView:
         self._tree = tree
         self._built = time.monotonic()
         self._due = {}
-        self._items_of = {}
+        self._uids_of = {}
         self._buckets = {}
         self._nodes = set()
         self._due_now = set()
@@ -192,19 +192,17 @@ class DueView:
         if oid is None:
             self._everything = True  # not committed yet: cannot follow
         items = dict(bucket.items())
-        previous = self._items_of.get(oid, {})
-        self._items_of[oid] = items
+        previous = self._uids_of.get(oid, set())
+        self._uids_of[oid] = set(items)
         self._buckets[oid] = bucket
         due = self._due
         if building:
             due.update(items)
             return
-        for uid in previous.keys() - items.keys():
+        for uid in previous - items.keys():
             due.pop(uid, None)  # removed from the queue
             self._due_now.discard(uid)
-        # What the bucket says that it did not (compared in C): a run moves
-        # one of its 16 crons.
-        for uid, when in items.items() - previous.items():
+        for uid, when in items.items():
             if due.get(uid) != when:
                 due[uid] = when
                 self._due_now.discard(uid)
