@@ -115,3 +115,25 @@ def test_a_save_leaves_unread_logs_alone_and_writes_changed_ones(
         ["4"],
         ["5"],
     ]
+
+
+def test_a_save_looks_up_the_history_of_the_changed_crons_only(
+    portal, cron_with_history, monkeypatch
+):
+    crontab = mcrontab.Crontab.load()
+    for number in range(3):
+        mcrontab.Cron(name=f"other-{number}", periodicity="@daily", crontab=crontab)
+    crontab.save()
+    crontab = mcrontab.Crontab.load()
+    crontab.by_uid(cron_with_history).environ = {"changed": True}
+    looked_up = []
+    for name in ("logs", "stored", "__contains__"):
+        original = getattr(History, name)
+
+        def counted(self, uid, original=original):
+            looked_up.append(uid)
+            return original(self, uid)
+
+        monkeypatch.setattr(History, name, counted)
+    crontab.save()
+    assert set(looked_up) == {cron_with_history}

@@ -368,8 +368,10 @@ class CrontabRegistryManager:
             return
         for uid in uids:
             cron = self.crontab.crons[uid]
-            if cron.logs_unread and uid in history:
-                continue  # not read since loaded: unchanged
+            if cron.logs_unread and uid not in changed:
+                # Not read since loaded: unchanged (a changed cron's text may
+                # hold 2.x logs to move to the history: read below).
+                continue
             logs = _dumped_logs(cron)
             # A rewritten 2.x cron loses the logs inside its registry text.
             if replace:
