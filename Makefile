@@ -136,7 +136,7 @@ test-older: browser postgresql $(foreach version,$(MATRIX),$(MATRIX_DIR)/$(versi
 test-matrix: test test-older ## Run the whole suite on Plone 6.2, 6.1 and 6.0
 
 .PHONY: bench
-bench: install ## Run the benchmarks (bench/, about 14 minutes) and print one table
+bench: install ## Run the benchmarks (bench/, about 10 minutes) and print one table
 	$(PIP_INSTALL) -e ".[test,bench]"
 	$(BIN)/python bench/run_all.py $(BENCH_ARGS)
 
