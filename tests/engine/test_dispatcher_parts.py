@@ -20,6 +20,7 @@ from datetime import UTC
 from datetime import datetime
 from datetime import timedelta
 
+import threading
 import time
 import transaction
 
@@ -236,3 +237,26 @@ def test_liveness_follows_each_workers_own_heartbeat_gap(site):
     assert [worker["name"] for worker in alive(site)] == ["default"]
     set_now(start + timedelta(seconds=3 * 65 + 1))
     assert alive(site) == []
+
+
+def test_a_worker_thread_that_dies_is_handed_no_more_tasks(db, monkeypatch):
+    # A runner that raises SystemExit ends its worker thread (the other
+    # threads go on): its inbox must not take the next tasks.
+    settings = config.load({"worker": "on", "threads": "2"}, environ={})
+    dispatcher = Dispatcher(db, settings)
+    dispatcher.pace["/plone"] = QUICK_PACE * 2  # slow runs: spread
+
+    def dies(session, path, uids):
+        raise SystemExit("a runner called sys.exit()")
+
+    monkeypatch.setattr(dispatcher, "_run_task", dies)
+    dispatcher._hand_out("/plone", UIDS[:1], workers=1)
+    assert dispatcher.inboxes[0].qsize() == 1
+    thread = threading.Thread(target=dispatcher._work, args=(0,))
+    thread.start()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert ("/plone", UIDS[0]) not in dispatcher.in_flight
+    dispatcher._hand_out("/plone", UIDS[1:3], workers=1)
+    assert dispatcher.inboxes[0].empty()
+    assert dispatcher.inboxes[1].get_nowait()[1] == UIDS[1:2]

@@ -124,3 +124,18 @@ class TestUntilTheTransactionEnds:
         with pytest.raises(RuntimeError), bulk_work(BULK, until_transaction_ends=True):
             raise RuntimeError("broken")
         assert gc.get_freeze_count() == 0
+
+    def test_thawed_when_a_savepoint_rollback_dropped_the_hooks(self):
+        # A failed run of a group commit: back to its savepoint, and the
+        # commit hooks it added are cut off (job.GroupCommit.abort).
+        txn = transaction.get()
+        savepoint = txn.savepoint(optimistic=True)
+        hooks = len(txn._after_commit), len(txn._after_abort)
+        with bulk_work(BULK, until_transaction_ends=True):
+            pass
+        savepoint.rollback()
+        del txn._after_commit[hooks[0] :]
+        del txn._after_abort[hooks[1] :]
+        assert gc.get_freeze_count() > 0
+        transaction.abort()
+        assert gc.get_freeze_count() == 0

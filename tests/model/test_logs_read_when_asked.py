@@ -3,6 +3,7 @@ run adds its log without parsing the others, and what code reads (runners,
 2.x accessors, saves) is what it was."""
 
 from collective.cron import crontab as mcrontab
+from collective.cron.audit import AuditTrail
 from collective.cron.crontab import Log
 from collective.cron.crontab import Runner
 from collective.cron.history import History
@@ -137,3 +138,30 @@ def test_a_save_looks_up_the_history_of_the_changed_crons_only(
         monkeypatch.setattr(History, name, counted)
     crontab.save()
     assert set(looked_up) == {cron_with_history}
+
+
+def test_logs_assigned_before_being_read_are_saved_and_audited(
+    portal, cron_with_history
+):
+    # The 2.x way to clear a cron's logs: assign, then save.
+    trail = AuditTrail(portal)
+    crontab = mcrontab.Crontab.load()
+    crontab.by_uid(cron_with_history).logs = []
+    crontab.save()
+    assert History(portal).logs(cron_with_history) == []
+    entry = trail.entries()[0]
+    assert (entry["action"], entry["uid"]) == ("logs deleted", cron_with_history)
+    assert entry["changes"] == [{"field": "logs", "old": 5, "new": 0}]
+
+
+def test_a_lower_logs_limit_cuts_the_history_at_the_save(portal, cron_with_history):
+    trail = AuditTrail(portal)
+    crontab = mcrontab.Crontab.load()
+    crontab.by_uid(cron_with_history).logs_limit = 2
+    crontab.save()
+    logs = History(portal).logs(cron_with_history)
+    assert [log.messages for log in logs] == [["1"], ["2"]]
+    deleted = [e for e in trail.entries() if e["action"] == "logs deleted"]
+    assert [entry["changes"] for entry in deleted] == [
+        [{"field": "logs", "old": 5, "new": 2}]
+    ]

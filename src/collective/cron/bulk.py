@@ -79,13 +79,33 @@ def bulk_work(items, until_transaction_ends=False):
         _leave()
         return
     _freeze_again()
-    ended = []
+    _ThawWhenTransactionEnds().register()
 
-    def leave(*ignored):
-        if not ended:  # a failed commit is aborted next: thaw once
-            ended.append(True)
-            _leave()
 
-    current = transaction.get()
-    current.addAfterCommitHook(leave)
-    current.addAfterAbortHook(leave)
+class _ThawWhenTransactionEnds:
+    """A synchroniser of the thread's transaction manager: thaws once, when
+    the current transaction commits or aborts. Not a commit hook: rolling a
+    savepoint back (a failed run of a group commit) drops the hooks added
+    since, and the process would stay frozen."""
+
+    _registered = set()  # the manager holds synchronisers weakly
+
+    def register(self):
+        self.ended = False
+        self._registered.add(self)
+        transaction.manager.registerSynch(self)
+
+    def beforeCompletion(self, txn):
+        pass
+
+    def afterCompletion(self, txn):
+        # Commit or abort; a failed commit is aborted next: thaw once.
+        if self.ended:
+            return
+        self.ended = True
+        transaction.manager.unregisterSynch(self)
+        self._registered.discard(self)
+        _leave()
+
+    def newTransaction(self, txn):
+        pass

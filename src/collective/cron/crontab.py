@@ -297,7 +297,11 @@ class Cron:
 
     @logs.setter
     def logs(self, value):
-        self._logs_reader = None
+        reader = self._logs_reader
+        if reader is not None:
+            # Read first: a save compares the new logs with those stored.
+            self._logs_reader = None
+            reader(self)
         logs = [Log.load(item) for item in value or ()]
         self._logs = [log for log in logs if log is not None][: self.logs_limit]
 

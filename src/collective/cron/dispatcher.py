@@ -392,7 +392,7 @@ class Dispatcher:
         in the cluster all get some.
         """
         with self.lock:
-            free = self.config.threads - self.tasks_in_flight
+            free = min(self.config.threads - self.tasks_in_flight, len(self.idle))
             uids = [uid for uid in uids if (path, uid) not in self.in_flight]
             if free <= 0 or not uids:
                 return
@@ -470,15 +470,18 @@ class Dispatcher:
                 path, uids, handed_at = task
                 began = time.monotonic()
                 ran = 0
+                ended = False  # else the thread dies (a BaseException)
                 try:
                     ran = self._run_task(session, path, uids)
+                    ended = True
                 finally:
                     with self.lock:
                         self.in_flight.difference_update((path, uid) for uid in uids)
                         self.tasks_in_flight -= 1
                         self.handed_at[path].remove(handed_at)
-                        self.last_thread[path] = thread
-                        self.idle.append(thread)
+                        if ended:  # a dead thread's inbox would strand tasks
+                            self.last_thread[path] = thread
+                            self.idle.append(thread)
                         if ran:
                             self.pace[path] = (time.monotonic() - began) / ran
                     self.wakeup.set()  # runs queued next jobs: look again

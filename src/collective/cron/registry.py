@@ -127,19 +127,26 @@ class HistoryLogs:
     of a cron with a full history parses none of them.
     """
 
-    __slots__ = ("crontab", "history")
+    __slots__ = ("crontab", "history", "in_text")
 
-    def __init__(self, history, crontab):
+    def __init__(self, history, crontab, in_text=()):
         self.history = history
         self.crontab = crontab
+        # The logs in the cron's stored text (2.x data), dumped as loaded.
+        self.in_text = in_text
 
     def __call__(self, cron):
         recorded = self.history.logs(cron.uid)
-        if recorded is not None:
+        if recorded is None:
+            loaded = self.in_text
+        else:
+            # As stored, before the cron's logs_limit (maybe lowered since
+            # the load) cuts them: a save then writes the cut.
+            loaded = tuple(log.dump() for log in recorded)
             cron.logs = recorded
         stored = self.crontab._stored
         if stored is not None:
-            stored.logs[cron.uid] = _dumped_logs(cron)
+            stored.logs[cron.uid] = loaded
 
 
 @implementer(ICrontabRegistryManager)
@@ -227,7 +234,8 @@ class CrontabRegistryManager:
                     crontab.broken.append(error)
                     continue
                 if history is not None:
-                    cron.read_logs_later(HistoryLogs(history, crontab))
+                    in_text = _dumped_logs(cron) if cron.logs else ()
+                    cron.read_logs_later(HistoryLogs(history, crontab, in_text))
                 else:
                     loaded_logs[cron.uid] = _dumped_logs(cron)
                 raw[cron.uid] = facts.text
