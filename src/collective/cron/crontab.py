@@ -289,21 +289,22 @@ class Cron:
     @property
     def logs(self):
         """Logs of prior runs, newest first (a list: pop/remove work)."""
-        reader = self._logs_reader
-        if reader is not None:
-            self._logs_reader = None
-            reader(self)
+        self._read_pending_logs()
         return self._logs
 
     @logs.setter
     def logs(self, value):
-        reader = self._logs_reader
-        if reader is not None:
-            # Read first: a save compares the new logs with those stored.
-            self._logs_reader = None
-            reader(self)
+        # Read first, also when replaced: a save compares the new logs with
+        # those stored.
+        self._read_pending_logs()
         logs = [Log.load(item) for item in value or ()]
         self._logs = [log for log in logs if log is not None][: self.logs_limit]
+
+    def _read_pending_logs(self):
+        reader = self._logs_reader
+        if reader is not None:
+            self._logs_reader = None
+            reader(self)
 
     def read_logs_later(self, reader):
         """Call reader(cron) when the logs are first asked for; it may set

@@ -392,7 +392,7 @@ class Dispatcher:
         in the cluster all get some.
         """
         with self.lock:
-            free = min(self.config.threads - self.tasks_in_flight, len(self.idle))
+            free = len(self.idle)  # a thread that died is not idle
             uids = [uid for uid in uids if (path, uid) not in self.in_flight]
             if free <= 0 or not uids:
                 return

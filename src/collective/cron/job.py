@@ -515,7 +515,6 @@ class JobRun:
         # memory. Those from 2.x registry data are for a cron whose history
         # has no record.
         self.logs_as_loaded = cron.logs_state()
-        self.legacy_logs = list(self.logs_as_loaded[0])
         if job.slot is not None:
             following = cron.next_after(job.slot)
             if following is not None and following <= started:
@@ -841,9 +840,10 @@ class JobRun:
             logger.exception("Cron %s: deciding its alerts failed", cron.uid)
 
     def _add_log(self, cron, log):
-        legacy = getattr(self, "legacy_logs", None)
-        if legacy is None:
-            legacy = cron.logs
+        # Logs in the cron's stored text: the history's first record when it
+        # has none yet (2.x data). While unread, the cron holds just those.
+        loaded = getattr(self, "logs_as_loaded", None)
+        legacy = loaded[0] if loaded is not None else cron.logs
         self.history.add(cron.uid, log, cron.logs_limit, legacy=legacy)
         if cron.logs_unread:
             return  # read later, from the history, which now holds it
@@ -908,7 +908,7 @@ class JobRun:
                 ],
                 **details,
             )
-            self.legacy_logs = list(cron.logs)
+            self.logs_as_loaded = cron.logs_state()
             self._add_log(cron, log)
             self._alert(cron, log)
             self._notify_finished(cron, log)

@@ -321,9 +321,9 @@ class Queue(SiteStorage):
         self._delete(job)
         return True
 
-    def clear(self, now=None):
+    def clear(self):
         """Remove every job (running ones when they finish)."""
-        self.remove_many(self.uids(), now)
+        self.remove_many(self.uids())
 
     def uids(self):
         """The uids of the crons that have a job, without loading the jobs
@@ -331,7 +331,7 @@ class Queue(SiteStorage):
         storage = self._storage()
         return list(storage.due.keys()) if storage is not None else []
 
-    def remove_many(self, cron_uids, now=None):
+    def remove_many(self, cron_uids):
         """remove() each of these crons' jobs.
 
         A job not due yet cannot be running (a job runs once due, and keeps
@@ -344,19 +344,14 @@ class Queue(SiteStorage):
         storage = self._storage()
         if storage is None:
             return
-        now = now if now is not None else clock.now()
-        horizon = _milliseconds(now + CLOCK_MARGIN)
+        horizon = _milliseconds(clock.now() + CLOCK_MARGIN)
         with bulk_work(len(cron_uids), until_transaction_ends=True):
-            self._remove_many(storage, cron_uids, horizon)
-
-    def _remove_many(self, storage, cron_uids, horizon):
-        for uid in cron_uids:
-            due_at = storage.due.get(uid)
-            if due_at is not None and due_at > horizon and uid in storage.jobs:
-                del storage.jobs[uid]
-                del storage.due[uid]
-            else:
-                self.remove(uid)
+            for uid in cron_uids:
+                due_at = storage.due.get(uid)
+                if due_at is not None and due_at > horizon and uid in storage.jobs:
+                    self._drop(storage, uid)
+                else:
+                    self.remove(uid)
 
     def claim(self, job, worker, lease_until, token=None):
         """Mark a pending job running, leased to `worker` until `lease_until`.
@@ -443,6 +438,9 @@ class Queue(SiteStorage):
             storage.due[job.cron_uid] = due_at
 
     def _delete(self, job):
-        storage = self._storage()
-        del storage.jobs[job.cron_uid]
-        del storage.due[job.cron_uid]
+        self._drop(self._storage(), job.cron_uid)
+
+    @staticmethod
+    def _drop(storage, cron_uid):
+        del storage.jobs[cron_uid]
+        del storage.due[cron_uid]
