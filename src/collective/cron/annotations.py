@@ -12,10 +12,12 @@ def read_annotation(site, key):
     interfaces first: that costs more than the read, and a run reads often.
     """
     stored = getattr(aq_base(site), "__annotations__", None)
-    value = stored.get(key) if stored is not None else None
-    if value is None:
-        value = IAnnotations(site).get(key)
-    return value
+    if stored is not None and not isinstance(stored, dict):
+        # zope.annotation's BTree: a key absent there is absent for the
+        # adapter too (a content rules check reads a key most sites lack).
+        # A plain dict is a class's type hints, not annotations.
+        return stored.get(key)
+    return IAnnotations(site).get(key)
 
 
 class SiteStorage:

@@ -48,10 +48,10 @@ STARTUP_TRIES = 3
 # Seconds between two "no success since" checks of a site by one worker.
 SILENCE_CHECK_EVERY = 60.0
 # Jobs a worker thread claims in one commit (when that many are due).
-BATCH_SIZE = 16
+BATCH_SIZE = 32
 # Batches a worker thread is handed at once, run one after the other: when
 # many jobs are due, it goes on without waiting for the next look.
-BATCHES_PER_TASK = 4
+BATCHES_PER_TASK = 2
 # Seconds between two looks while every thread is busy (leases, overdue runs
 # and silence are checked at looks).
 BUSY_LOOK_EVERY = 1.0

@@ -144,7 +144,7 @@ RUN_ALONE = set()
 class GroupCommit(Policy, Synchroniser):
     """The runs of one claimed batch in one transaction, each in a savepoint.
 
-    A commit costs the same for one run as for sixteen (its `fsync` most of
+    A commit costs the same for one run as for thirty-two (its `fsync` most of
     all), so the dispatcher saves the runs of a batch together: when the
     batch ends, when the group has been open for `budget` seconds, or before
     a run as another user (a transaction names one user in the undo log).

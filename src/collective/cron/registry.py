@@ -97,6 +97,17 @@ def get_registry():
     return queryUtility(IRegistry)
 
 
+def stored_value(registry, name):
+    """The value of the record `name`, read where `Record.value` reads it.
+
+    `registry.records[name]` builds a Record first (its field loaded, an
+    interface declared): that cost more than the read, and every run reads.
+    `registry[name]` would answer from the request's cache, which a worker's
+    batch of transactions outlives.
+    """
+    return registry.records._values[name]
+
+
 def current_login():
     """Login name of the user running this code; None for Anonymous."""
     user = getSecurityManager().getUser()
@@ -187,17 +198,17 @@ class CrontabRegistryManager:
     @property
     def crons(self):
         """The stored JSON texts, one per cron."""
-        return list(self.registry.records[RECORD_CRONTAB].value or [])
+        return list(stored_value(self.registry, RECORD_CRONTAB) or [])
 
     def survey(self):
         """What the stored texts say (collective.cron.stored.Survey): the
         uids in crontab order and the texts that break a rule, without
         loading a cron."""
-        return survey(self.registry.records[RECORD_CRONTAB].value or [])
+        return survey(stored_value(self.registry, RECORD_CRONTAB) or [])
 
     @property
     def activated(self):
-        value = self.registry.records[RECORD_ACTIVATED].value
+        value = stored_value(self.registry, RECORD_ACTIVATED)
         return True if value is None else bool(value)
 
     def load(self, uids=None, logs=True, strict=True):
