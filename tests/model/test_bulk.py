@@ -139,3 +139,32 @@ class TestUntilTheTransactionEnds:
         assert gc.get_freeze_count() > 0
         transaction.abort()
         assert gc.get_freeze_count() == 0
+
+
+def test_saving_a_large_crontab_keeps_the_collectors_full_passes_away(portal):
+    from collective.cron.crontab import Cron
+    from collective.cron.crontab import Crontab
+    from plone.registry.interfaces import IRecordModifiedEvent
+    from zope.component import getGlobalSiteManager
+
+    crontab = Crontab()
+    for number in range(BULK):
+        Cron(uid=f"c{number}", name="noop", periodicity="@yearly", crontab=crontab)
+    frozen_while_written = []
+
+    def written(event):
+        if event.record.__name__.endswith("IRegistryCrontab.crontab"):
+            frozen_while_written.append(gc.get_freeze_count())
+
+    registry = getGlobalSiteManager()
+    registry.registerHandler(written, (IRecordModifiedEvent,))
+    try:
+        crontab.save()
+    finally:
+        registry.unregisterHandler(written, (IRecordModifiedEvent,))
+    # The texts were serialised and the record written with the process's
+    # older objects frozen; all are handed back when the transaction ends.
+    assert frozen_while_written and all(count > 0 for count in frozen_while_written)
+    assert len(Crontab.load(logs=False).crons) == BULK
+    transaction.abort()
+    assert gc.get_freeze_count() == 0
