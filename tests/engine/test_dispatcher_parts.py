@@ -7,6 +7,7 @@ from collective.cron.dispatcher import BATCH_SIZE
 from collective.cron.dispatcher import BATCHES_PER_TASK
 from collective.cron.dispatcher import BUSY_LOOK_EVERY
 from collective.cron.dispatcher import HELD_TOO_LONG
+from collective.cron.dispatcher import QUICK_BATCH_SIZE
 from collective.cron.dispatcher import QUICK_PACE
 from collective.cron.dispatcher import Dispatcher
 from collective.cron.dispatcher import SiteSession
@@ -86,6 +87,36 @@ class TestHandOut:
         dispatcher._hand_out("/plone", ["c1"], workers=1)
         assert handed_out(dispatcher) == [("/plone", ["c0"])]
         assert ("/plone", "c1") not in dispatcher.in_flight
+
+
+def batches_claimed(dispatcher, uids):
+    """The sizes of the batches a task of `uids` is claimed in."""
+    sizes = []
+
+    def run_batch(session, path, batch):
+        sizes.append(len(batch))
+        return len(batch)
+
+    dispatcher._run_batch = run_batch
+    assert dispatcher._run_task(None, "/plone", uids) == len(uids)
+    return sizes
+
+
+class TestBatches:
+    """How many claimed jobs wait for each other's runs."""
+
+    def test_a_quick_sites_task_is_claimed_in_large_batches(self):
+        dispatcher = unstarted(threads=1, pace=QUICK_PACE / 2)
+        assert batches_claimed(dispatcher, UIDS[:64]) == [QUICK_BATCH_SIZE] * 2
+
+    def test_a_slow_sites_task_is_claimed_in_small_batches(self):
+        # A slow run keeps the jobs claimed with it waiting: fewer of them.
+        dispatcher = unstarted(threads=1, pace=QUICK_PACE * 2)
+        assert batches_claimed(dispatcher, UIDS[:64]) == [BATCH_SIZE] * 4
+
+    def test_a_site_of_unknown_pace_is_claimed_in_small_batches(self):
+        dispatcher = unstarted(threads=1, pace=None)
+        assert batches_claimed(dispatcher, UIDS[:40]) == [14, 14, 12]
 
 
 class TestQuickRuns:

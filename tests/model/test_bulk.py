@@ -156,6 +156,7 @@ def test_saving_a_large_crontab_keeps_the_collectors_full_passes_away(portal):
         if event.record.__name__.endswith("IRegistryCrontab.crontab"):
             frozen_while_written.append(gc.get_freeze_count())
 
+    assert gc.get_freeze_count() == 0
     registry = getGlobalSiteManager()
     registry.registerHandler(written, (IRecordModifiedEvent,))
     try:
