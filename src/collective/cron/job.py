@@ -461,6 +461,9 @@ def _describe_transaction(txn, site, cron, login):
 class JobRun:
     """One execution of a claimed job."""
 
+    # The cron's logs as loaded (Cron.logs_state()), set when the run starts.
+    logs_as_loaded = None
+
     def __init__(
         self,
         site,
@@ -842,7 +845,7 @@ class JobRun:
     def _add_log(self, cron, log):
         # Logs in the cron's stored text: the history's first record when it
         # has none yet (2.x data). While unread, the cron holds just those.
-        loaded = getattr(self, "logs_as_loaded", None)
+        loaded = self.logs_as_loaded
         legacy = loaded[0] if loaded is not None else cron.logs
         self.history.add(cron.uid, log, cron.logs_limit, legacy=legacy)
         if cron.logs_unread:
