@@ -35,6 +35,7 @@ def many(functional_portal):
     broken.update(uid="steps", name="old", periodicity="*/90 * * * *")
     texts.insert(60, json.dumps(broken))
     values[RECORD_CRONTAB] = texts
+    Crontab().manager.reindex()  # as that build's save, or the upgrade, did
     transaction.commit()
 
 

@@ -45,5 +45,5 @@ def test_upgrade_to_1004_renames_the_prerelease_configlet(portal, setup_tool):
     replace_configlet(portal, "CronDashboard", "collective.cron: Manage crons")
     setup_tool.setLastVersionForProfile("collective.cron:default", "1003")
     setup_tool.upgradeProfile("collective.cron:default")
-    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1005",)
+    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1006",)
     assert dashboards(portal) == [("CCronSettings", ("collective.cron: Manage crons",))]

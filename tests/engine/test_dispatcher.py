@@ -142,6 +142,7 @@ def test_a_stored_cron_that_breaks_todays_rules_stops_no_other(
         json.dumps(bad),
         good.to_json(logs=False),
     ]
+    Crontab().manager.reindex()  # as that build's save, or the upgrade, did
     transaction.commit()
     start()
 

@@ -205,7 +205,7 @@ def test_upgrade_to_1005_builds_the_index(portal, setup_tool):
     del IAnnotations(portal)[ANNOTATION_KEY]
     setup_tool.setLastVersionForProfile("collective.cron:default", "1004")
     setup_tool.upgradeProfile("collective.cron:default")
-    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1005",)
+    assert setup_tool.getLastVersionForProfile("collective.cron:default") >= ("1005",)
     assert ANNOTATION_KEY in IAnnotations(portal)
     assert listed(portal, "ok") == expected(written, "ok")
 

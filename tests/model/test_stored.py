@@ -17,9 +17,12 @@ import pytest
 import threading
 
 
-def write_texts(texts):
+def write_texts(texts, index=True):
     """Store texts as an earlier build could have: below the record's checks."""
     getUtility(IRegistry).records._values[RECORD_CRONTAB] = list(texts)
+    if index:
+        # As that build's save, or the upgrade to 1006, did (which surveys).
+        Crontab().manager.reindex()
 
 
 def text(uid, **settings):
@@ -133,7 +136,7 @@ def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatc
         classmethod(lambda cls, *args: read_afresh.append(1) or real_read(cls, *args)),
     )
     texts = [text(f"c{number}") for number in range(12)]
-    write_texts(texts)
+    write_texts(texts, index=False)
     Crontab().manager.survey()  # the last look this thread made
     changed = list(texts)
     if change == "edit one":
@@ -152,7 +155,7 @@ def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatc
         changed.append(text("c2", name="moved"))
     elif change == "duplicate uid added":
         changed.append(text("c4", name="again"))
-    write_texts(changed)
+    write_texts(changed, index=False)
     read_afresh.clear()
     survey = Crontab().manager.survey()
     # A list as long or longer is patched (up to MAX_CHANGED texts

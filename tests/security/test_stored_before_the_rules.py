@@ -41,6 +41,7 @@ def stored_before(functional_portal, users):
     registry = getUtility(IRegistry)
     # Written as an earlier build did: below the record's checks and events.
     registry.records._values[RECORD_CRONTAB] = list(LEGACY)
+    Crontab().manager.reindex()  # as that build's save, or the upgrade, did
     transaction.commit()
     return LEGACY
 

@@ -21,7 +21,7 @@ class TestSetupInstall:
         assert ICollectiveCronLayer in browser_layers
 
     def test_latest_version(self, profile_last_version, package_name):
-        assert profile_last_version(f"{package_name}:default") == "1005"
+        assert profile_last_version(f"{package_name}:default") == "1006"
 
     def test_registry_records(self, portal):
         assert api.portal.get_registry_record(RECORD_CRONTAB) == []
@@ -67,7 +67,7 @@ def test_upgrade_to_1001_installs_plone_restapi(portal, setup_tool):
     portal.manage_permission(REST, roles=["Manager"], acquire=False)
     setup_tool.setLastVersionForProfile("collective.cron:default", "1000")
     setup_tool.upgradeProfile("collective.cron:default")
-    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1005",)
+    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1006",)
     assert "Anonymous" in [
         r["name"] for r in portal.rolesOfPermission(REST) if r["selected"]
     ]
@@ -94,7 +94,7 @@ def test_upgrade_to_1003_adds_audit_and_metrics_settings(portal, setup_tool):
         del registry.records[name]
     setup_tool.setLastVersionForProfile("collective.cron:default", "1002")
     setup_tool.upgradeProfile("collective.cron:default")
-    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1005",)
+    assert setup_tool.getLastVersionForProfile("collective.cron:default") == ("1006",)
     assert registry["collective.cron.audit_size"] == 1000
     assert "password" in registry["collective.cron.audit_secret_keys"]
     assert registry["collective.cron.metrics_token"] == ""

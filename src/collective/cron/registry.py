@@ -5,7 +5,9 @@ Records (names kept from 2.x):
 - `collective.cron.interfaces.IRegistryCrontab.activated`: the global switch.
 
 Logs are not in the registry (but for data written by 2.x): they live in
-collective.cron.history, written only for crons whose logs changed.
+collective.cron.history, written only for crons whose logs changed. Each
+cron's text is also indexed by uid (collective.cron.crontexts), written with
+the record: loading one cron reads it there.
 
 Saving writes the differences between the crontab in memory and what was stored
 when it was loaded, applied to what is stored now. An edit of one cron therefore
@@ -21,11 +23,13 @@ from collective.cron.audit import settings_of
 from collective.cron.bulk import bulk_work
 from collective.cron.crontab import Cron
 from collective.cron.crontab import ReadOnlyCrontab
+from collective.cron.crontexts import CronTexts
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
 from collective.cron.schedule import site_timezone  # noqa: F401 (its old home)
+from collective.cron.stored import facts_of
 from collective.cron.stored import survey
 from collective.cron.stored import uid_of
 from plone.registry.interfaces import IRegistry
@@ -106,6 +110,16 @@ def stored_value(registry, name):
     batch of transactions outlives.
     """
     return registry.records._values[name]
+
+
+def _text_index():
+    """The current site's CronTexts when built, else None (load from the
+    record)."""
+    site = getSite()
+    if site is None:
+        return None
+    index = CronTexts(site)
+    return index if index.built else None
 
 
 def current_login():
@@ -221,24 +235,33 @@ class CrontabRegistryManager:
         not scheduled, and its stored text is kept as it is on save.
         """
         crontab = self.crontab
-        survey = self.survey()
-        if uids is not None:
-            positions = survey.positions_of(set(uids))
+        wanted = set(uids) if uids is not None else None
+        index = _text_index() if wanted is not None and len(wanted) == 1 else None
+        if index is not None:
+            # One cron (a run's): its text from the index, the record unread.
+            [uid] = wanted
+            found = [(uid, facts_of(text)) for text in index.texts_of(uid)]
+            activated = index.activated
         else:
-            positions = range(len(survey.facts))
+            survey = self.survey()
+            if wanted is not None:
+                positions = survey.positions_of(wanted)
+            else:
+                positions = range(len(survey.facts))
+            found = [(f"#{p + 1}", survey.facts[p]) for p in positions]
+            activated = self.activated
         history = _history() if logs else None
-        crontab.activated = self.activated
+        crontab.activated = activated
         crontab.crons.clear()
         crontab.broken = []
         raw, loaded_logs = {}, {}
-        with bulk_work(len(positions)):
-            for position in positions:
-                facts = survey.facts[position]
+        with bulk_work(len(found)):
+            for where, facts in found:
                 try:
                     cron = facts.load(crontab)
                 except InvalidCron as error:
                     if error.uid is None:
-                        error = error.for_cron(facts.uid or f"#{position + 1}")
+                        error = error.for_cron(facts.uid or where)
                     if strict:
                         raise error
                     logger.warning("Stored cron set aside, it breaks a rule: %s", error)
@@ -446,7 +469,7 @@ class CrontabRegistryManager:
             result.append(pending.pop(uid, text))
         result.extend(pending.values())  # new crons go last, in crontab order
         if result != current:
-            self._write_crons(result)
+            self._write_crons(result, set(changed) | set(removed))
 
     def _write(self, name, value):
         _writing.active = True
@@ -455,8 +478,30 @@ class CrontabRegistryManager:
         finally:
             _writing.active = False
 
-    def _write_crons(self, texts):
+    def _write_crons(self, texts, uids=None):
+        """Store the crontab record; the text index follows for these crons
+        (None: all)."""
         self._write(RECORD_CRONTAB, list(texts))
+        self.reindex(uids)
 
     def _write_activated(self, value):
         self._write(RECORD_ACTIVATED, bool(value))
+        self.reindex(())
+
+    def reindex(self, uids=None):
+        """Make the site's text index (collective.cron.crontexts) hold what
+        the records hold, for these crons or (None) for all, building it
+        when missing; the global switch always. The records' new values are
+        read as stored."""
+        site = getSite()
+        if site is None:
+            return
+        index = CronTexts(site)
+        if uids is None:
+            stored = self.survey()
+            index.rebuild(stored.texts, stored.positions, self.activated)
+            return
+        if uids:
+            stored = self.survey()
+            index.update(stored.texts, stored.positions, uids)
+        index.set_activated(self.activated)

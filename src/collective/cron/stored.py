@@ -218,6 +218,33 @@ def _site_key():
     return (path, tuple(getattr(r, "_generation", None) for r in registries))
 
 
+# site key -> {text: TextFacts} of texts read one at a time (loads of one
+# cron through collective.cron.crontexts), when a survey's are not at hand.
+_single_facts = {}
+MAX_SINGLE = 10000
+
+
+def facts_of(text):
+    """The TextFacts of one stored text of the current site, learnt once a
+    process as a survey learns them (a run loads its cron often)."""
+    key = _site_key()
+    found = _facts_by_site.get(key, {}).get(text)
+    if found is not None:
+        return found
+    known = _single_facts.get(key)
+    if known is None or len(known) >= MAX_SINGLE:
+        # A new mapping whole (no lock, as _facts_by_site): one site's, of
+        # its registry's state now.
+        known = {}
+        for other in [other for other in _single_facts if other[0] == key[0]]:
+            _single_facts.pop(other, None)
+        _single_facts[key] = known
+    found = known.get(text)
+    if found is None:
+        found = known[text] = TextFacts(text)
+    return found
+
+
 def survey(texts):
     """The Survey of `texts`, the stored list of the current site."""
     key = _site_key()

@@ -34,6 +34,9 @@ def record_modified(event):
     if event.record.__name__ not in (RECORD_CRONTAB, RECORD_ACTIVATED) or is_writing():
         return
     _audit_record_edit(event)
+    # The text index follows the record (the switch alone: only it).
+    switch_only = event.record.__name__ == RECORD_ACTIVATED
+    Crontab().manager.reindex(() if switch_only else None)
     notify(CrontabSynchronisationEvent(Crontab.load(logs=False)))
 
 
