@@ -9,13 +9,16 @@ from collective.cron.crontexts import ANNOTATION_KEY
 from collective.cron.crontexts import CronTexts
 from collective.cron.errors import InvalidCron
 from collective.cron.interfaces import ICronManager
+from collective.cron.interfaces import IRegistryCrontab
 from collective.cron.registry import RECORD_ACTIVATED
 from collective.cron.registry import RECORD_CRONTAB
 from collective.cron.registry import get_registry
+from collective.cron.setuphandlers import post_install
 from plone import api
 from plone.app.testing import TEST_USER_ID
 from plone.app.testing import setRoles
 from tests.support.instances import wait_for
+from ZODB.POSException import ConflictError
 from zope.annotation.interfaces import IAnnotations
 from zope.component import getMultiAdapter
 from zope.component.hooks import setSite
@@ -149,19 +152,79 @@ def test_a_site_without_the_index_loads_from_the_record_until_upgraded(
     assert as_loaded(uid)[0]["periodicity"] == "@hourly"
 
 
-def test_install_indexes_crons_already_in_the_registry_and_uninstall_drops_it(
+def test_install_indexes_crons_already_in_the_registry(portal):
+    # A site whose records hold crons and no index (2.x data, an instance
+    # that ran an older build) gets it at install.
+    [uid] = add_crons("survivor")
+    del IAnnotations(portal)[ANNOTATION_KEY]
+    post_install(None)
+    assert indexed(portal) == {uid: tuple(record_texts())}
+
+
+def test_uninstall_drops_the_index_and_reinstall_builds_it(
     portal, installer, package_name
 ):
-    [uid] = add_crons("survivor")
+    add_crons("dropped")
     installer.uninstall_product(package_name)
     assert ANNOTATION_KEY not in IAnnotations(portal)
-    # Crons left in the registry (2.x data, a reinstall): indexed at install.
-    registry = get_registry()
-    texts = [json.dumps({"uid": "from-2x", "name": "old", "periodicity": "@daily"})]
     installer.install_product(package_name)
-    registry[RECORD_CRONTAB] = texts
-    assert as_loaded("from-2x")[0]["name"] == "old"
-    assert uid not in indexed(portal)
+    assert CronTexts(portal).built
+    assert indexed(portal) == {}
+    assert record_texts() == []
+
+
+def test_records_registered_again_rebuild_the_index(portal):
+    [uid] = add_crons("reset")
+    registry = get_registry()
+    # What a registry.xml that removes and registers the records does.
+    del registry.records[RECORD_CRONTAB]
+    assert not CronTexts(portal).built
+    registry.registerInterface(IRegistryCrontab)
+    assert record_texts() == []
+    assert as_loaded(uid) == (None, True)
+    assert indexed(portal) == {}
+
+
+@pytest.mark.parametrize("first", ["the build", "the save"])
+def test_a_build_and_a_save_that_overlap_never_both_commit(site, db, first):
+    """The upgrade builds the index while an admin saves a cron on a site
+    without it: the one that commits second conflicts (Zope retries it)."""
+    [uid] = add_crons("raced")
+    del IAnnotations(site)[ANNOTATION_KEY]
+    transaction.commit()
+    other = transaction.TransactionManager()
+    connection = db.open(transaction_manager=other)
+    try:
+        path = site.getPhysicalPath()
+        built_elsewhere = connection.root()["Application"].unrestrictedTraverse(path)
+        transaction.begin()
+        cron = Crontab.load(uids=[uid]).by_uid(uid)
+        cron.periodicity = "@hourly"
+        cron.save()
+        other.begin()
+        setSite(built_elsewhere)
+        Crontab().manager.reindex()
+        setSite(site)
+        second = other.commit if first == "the save" else transaction.commit
+        (transaction.commit if first == "the save" else other.commit)()
+        with pytest.raises(ConflictError):
+            second()
+    finally:
+        other.abort()
+        transaction.abort()
+        connection.close()
+        setSite(site)
+    # Retried, the second sees the first's work.
+    transaction.begin()
+    if first == "the build":
+        cron = Crontab.load(uids=[uid]).by_uid(uid)
+        cron.periodicity = "@hourly"
+        cron.save()
+    else:
+        Crontab().manager.reindex()
+    transaction.commit()
+    assert as_loaded(uid) == as_stored(uid)
+    assert as_loaded(uid)[0]["periodicity"] == "@hourly"
 
 
 class Counting(Runner):

@@ -24,6 +24,7 @@ from collective.cron.bulk import bulk_work
 from collective.cron.crontab import Cron
 from collective.cron.crontab import ReadOnlyCrontab
 from collective.cron.crontexts import CronTexts
+from collective.cron.crontexts import read_current
 from collective.cron.errors import InvalidCron
 from collective.cron.history import History
 from collective.cron.interfaces import ICrontab
@@ -498,6 +499,14 @@ class CrontabRegistryManager:
             return
         index = CronTexts(site)
         if uids is None:
+            registry = get_registry()
+            values = registry.records._values if registry is not None else {}
+            if RECORD_CRONTAB not in values or RECORD_ACTIVATED not in values:
+                index.drop()  # no crontab: loading one raises NotInstalled
+                return
+            # What is built here must be what is committed (see crontexts).
+            for name in (RECORD_CRONTAB, RECORD_ACTIVATED):
+                read_current(values, name)
             stored = self.survey()
             index.rebuild(stored.texts, stored.positions, self.activated)
             return

@@ -236,7 +236,8 @@ def facts_of(text):
         # A new mapping whole (no lock, as _facts_by_site): one site's, of
         # its registry's state now.
         known = {}
-        for other in [other for other in _single_facts if other[0] == key[0]]:
+        # list(): one C call, while other threads may add keys.
+        for other in [other for other in list(_single_facts) if other[0] == key[0]]:
             _single_facts.pop(other, None)
         _single_facts[key] = known
     found = known.get(text)

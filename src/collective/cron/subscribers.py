@@ -40,6 +40,14 @@ def record_modified(event):
     notify(CrontabSynchronisationEvent(Crontab.load(logs=False)))
 
 
+def record_added_or_removed(event):
+    """A crontab record registered again or removed (registry.xml, a
+    reinstall): the text index follows, or goes with the records."""
+    if event.record.__name__ not in (RECORD_CRONTAB, RECORD_ACTIVATED) or is_writing():
+        return
+    Crontab().manager.reindex()  # nothing outside a site
+
+
 def _audit_record_edit(event):
     """Record a direct edit of the crontab records in the audit trail."""
     try:
