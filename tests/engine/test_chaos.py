@@ -1,6 +1,6 @@
 """Chaos: workers killed mid-run and restarted, under their name or a new one.
 
-A ZEO server and three `runwsgi` workers (threads 2, lease 6 s, heartbeat
+A ZEO server and three `runwsgi` workers (threads 2, lease 20 s, heartbeat
 1 s) on 127.0.0.1 free ports; six crons due every 2 s whose runs take 0.8 s.
 One worker at a time is killed with SIGKILL while it runs a job, and started
 again at once: every other time under the same name (as a container restarts
@@ -28,12 +28,16 @@ import urllib.error
 
 pytestmark = pytest.mark.slow
 
+# Longer than a worker takes to start again on a slow machine: a worker
+# restarted under its name must find its jobs still held (with 6 s, CI saw
+# the others take every one back first, as from a silent worker).
+LEASE = timedelta(seconds=20)
 WORKER_SETTINGS = {
     "worker": "on",
     "threads": "2",
     "poll-interval": "0.5",
     "heartbeat": "1",
-    "lease": "6",
+    "lease": str(int(LEASE.total_seconds())),
     "misfire-grace": "30",
 }
 CRONS = [f"chaos{n}" for n in range(1, 7)]
@@ -135,9 +139,16 @@ def test_killed_and_restarted_workers_lose_and_repeat_nothing(cluster):
                 victim.env["COLLECTIVE_CRON_WORKER_NAME"] = name
             names.append(name)
             victim.start()
-        # Let every worker catch up, then stop the schedule.
-        settled = datetime.now(UTC) + timedelta(seconds=10)
-        wait_for(lambda: datetime.now(UTC) > settled, 15, message="the catch-up")
+        # Let every worker catch up (the last one killed under a new name
+        # left jobs that are given back once the lease ends), then stop the
+        # schedule.
+        catch_up = LEASE + timedelta(seconds=6)
+        settled = datetime.now(UTC) + catch_up
+        wait_for(
+            lambda: datetime.now(UTC) > settled,
+            catch_up.total_seconds() + 5,
+            message="the catch-up",
+        )
         front.set_crons([cron(uid) for uid in CRONS], activated=False)
         wait_for(
             lambda: all(front.cron(uid)["job"] is None for uid in CRONS),
