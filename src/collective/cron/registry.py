@@ -487,7 +487,9 @@ class CrontabRegistryManager:
 
     def _write_activated(self, value):
         self._write(RECORD_ACTIVATED, bool(value))
-        self.reindex(())
+        site = getSite()
+        if site is not None:
+            CronTexts(site).set_activated(value)  # the value just written
 
     def reindex(self, uids=None):
         """Make the site's text index (collective.cron.crontexts) hold what
