@@ -73,6 +73,7 @@ def measure(site, size, repeat):
         "load": [],
         "load_one": [],
         "load_one_after_save": [],
+        "load_page_after_save": [],
         "save": [],
         "sync": [],
         "render": [],
@@ -91,6 +92,7 @@ def measure(site, size, repeat):
         results["load_one"].append(timed(lambda: Crontab.load(uids=["noop"])))
         crontab = Crontab.load()
         cron = next(iter(crontab))
+        page = list(crontab.crons)[-50:]
 
         def save_one(crontab=crontab, cron=cron, turn=turn):
             cron.environ = {"turn": turn}
@@ -103,6 +105,11 @@ def measure(site, size, repeat):
         transaction.begin()
         results["load_one_after_save"].append(
             timed(lambda: Crontab.load(uids=["noop"]))
+        )
+        # A page's crons named (the dashboard's 50, @crons, @@cron-runs, the
+        # silence and overdue checks), after the save too.
+        results["load_page_after_save"].append(
+            timed(lambda page=page: Crontab.load(uids=page, logs=False))
         )
         transaction.abort()
 
@@ -290,6 +297,12 @@ def main():
                 results["load_one_after_save"],
                 "ms",
             )
+            emit(
+                "scale",
+                f"Crontab.load() of 50 named crons after a save, {size} crons",
+                results["load_page_after_save"],
+                "ms",
+            )
             emit("scale", f"CPU per run, {size} crons", results["run_cpu"], "ms")
             emit(
                 "scale",
@@ -312,6 +325,10 @@ def main():
                 ("look_view", "dispatcher look through its view"),
                 ("load_one", "Crontab.load() of one cron"),
                 ("load_one_after_save", "Crontab.load() of one cron after a save"),
+                (
+                    "load_page_after_save",
+                    "Crontab.load() of 50 named crons after a save",
+                ),
             ):
                 ratio = [
                     big / small

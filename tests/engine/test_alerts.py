@@ -2,15 +2,18 @@
 127.0.0.1: failure, recovery, reminders without a storm, "no success since",
 and bad settings refused on every channel."""
 
+from collective.cron import config
 from collective.cron.alerts import check_silence
 from collective.cron.crontab import Cron
 from collective.cron.crontab import Crontab
 from collective.cron.crontab import Runner
+from collective.cron.dispatcher import Dispatcher
 from collective.cron.errors import InvalidCron
 from collective.cron.exportimport import CronsXMLError
 from collective.cron.interfaces import ICronManager
 from collective.cron.interfaces import IExportImporter
 from collective.cron.status import Status
+from collective.cron.stored import TextFacts
 from collective.cron.testing import run_due_jobs
 from collective.cron.testing import set_now
 from datetime import UTC
@@ -19,6 +22,7 @@ from datetime import timedelta
 from plone import api
 from tests.support.instances import wait_for
 from tests.support.smtp import site_mail_to_sink
+from types import SimpleNamespace
 from zope.component import getMultiAdapter
 
 import pytest
@@ -184,6 +188,35 @@ def test_worker_checks_silence_by_itself(site, smtp, start_dispatcher):
     wait_for(lambda: smtp.messages, 30, interval=0.05, message="the silence alert")
     [(_, recipients, _)] = smtp.messages
     assert recipients == ["site@example.org"]  # no recipients: the site's sender
+
+
+def test_the_workers_silence_check_loads_only_the_crons_that_ask_for_it(
+    site, smtp, monkeypatch
+):
+    set_now(T0 - timedelta(days=2))  # added two days ago, never ran since
+    watched = add_cron(name="mycronjob", periodicity="@yearly", alert_after=1560)
+    for _ in range(3):
+        add_cron(name="mycronjob", periodicity="@yearly")
+    set_now(T0)
+    loaded = []
+    load = TextFacts.load
+
+    def recording_load(facts, crontab=None):
+        loaded.append(facts.uid)
+        return load(facts, crontab)
+
+    monkeypatch.setattr(TextFacts, "load", recording_load)
+    dispatcher = Dispatcher(None, config.load({"worker": "on"}, environ={}))
+    session = SimpleNamespace(manager=transaction.manager)
+    transaction.begin()
+    # What a worker's look does once a minute, for each site.
+    dispatcher._check_silence(session, site, "/".join(site.getPhysicalPath()))
+    transaction.abort()
+    # At 100,000 crons the others cost seconds a minute to load.
+    assert loaded == [watched.uid]
+    assert smtp.subjects() == [
+        "[Intranet] cron mycronjob: no successful run since it was added"
+    ]
 
 
 def test_alert_without_any_address_is_logged_not_fatal(site, recording):

@@ -44,8 +44,8 @@ def as_loaded(uid):
 
 
 def as_stored(uid):
-    """The same, read from the registry record (two uids: no index)."""
-    crontab = Crontab.load(uids=[uid, "not-a-cron"], logs=False)
+    """The same, read from the registry record (a load of every cron)."""
+    crontab = Crontab.load(logs=False)
     cron = crontab.crons.get(uid)
     return (cron.dump(logs=False) if cron else None), crontab.activated
 
@@ -79,6 +79,25 @@ def test_the_index_follows_saves_through_the_api(portal):
 
 def uid_of(text):
     return json.loads(text)["uid"]
+
+
+def test_crons_named_together_load_from_the_index_in_the_order_asked(
+    portal, monkeypatch
+):
+    first, second, third = add_crons("first", "second", "third")
+    expected = {uid: as_stored(uid)[0] for uid in (first, third)}
+
+    def no_survey(*args):
+        raise AssertionError("the crontab's whole record was read")
+
+    # A page of crons (the dashboard's, @crons, @@cron-runs, the overdue
+    # check): its crons' texts, not the 100,000 others'.
+    monkeypatch.setattr("collective.cron.registry.survey", no_survey)
+    crontab = Crontab.load(uids=[third, "not-a-cron", first, third], logs=False)
+    assert list(crontab.crons) == [third, first]
+    assert {uid: cron.dump(logs=False) for uid, cron in crontab.crons.items()} == (
+        expected
+    )
 
 
 def test_the_global_switch_is_read_with_the_cron(portal):

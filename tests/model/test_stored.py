@@ -125,9 +125,14 @@ def test_a_rule_that_depends_on_the_runners_is_checked_again(portal, register_ru
         "reorder",
         "uid moves to a new text",
         "duplicate uid added",
+        "a broken text added",
+        "a broken text mended",
     ],
 )
-def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatch):
+@pytest.mark.parametrize("asked", [True, False], ids=["page shown", "not shown"])
+def test_a_changed_list_is_surveyed_as_if_read_afresh(
+    portal, change, asked, monkeypatch
+):
     read_afresh = []
     real_read = stored.Survey.read.__func__
     monkeypatch.setattr(
@@ -136,8 +141,14 @@ def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatc
         classmethod(lambda cls, *args: read_afresh.append(1) or real_read(cls, *args)),
     )
     texts = [text(f"c{number}") for number in range(12)]
+    if change == "a broken text mended":
+        texts[6] = text("c6", periodicity="*/90 * * * *")
     write_texts(texts, index=False)
-    Crontab().manager.survey()  # the last look this thread made
+    last = Crontab().manager.survey()  # the last look this thread made
+    if asked:
+        # As the dashboard's page does: what it shows is then kept.
+        last.loadable()
+        last.broken()
     changed = list(texts)
     if change == "edit one":
         changed[3] = text("c3", environ={"edited": 1})
@@ -155,6 +166,10 @@ def test_a_changed_list_is_surveyed_as_if_read_afresh(portal, change, monkeypatc
         changed.append(text("c2", name="moved"))
     elif change == "duplicate uid added":
         changed.append(text("c4", name="again"))
+    elif change == "a broken text added":
+        changed.append(text("new1", periodicity="*/90 * * * *"))
+    elif change == "a broken text mended":
+        changed[6] = text("c6")
     write_texts(changed, index=False)
     read_afresh.clear()
     survey = Crontab().manager.survey()

@@ -374,10 +374,12 @@ class Dispatcher:
             return
         self.silence_checked[path] = now
         try:
-            crontab = Crontab.load(logs=False, strict=False)
-            if not any(getattr(cron, "alert_after", None) for cron in crontab):
+            # Only the crons that ask for it, found without loading any: at
+            # 100,000 crons, loading all took 1.5 s of this thread a minute.
+            watched = Crontab().manager.survey().watched_for_silence()
+            if not watched:
                 return
-            check_silence(site, crontab)
+            check_silence(site, Crontab.load(uids=watched, logs=False, strict=False))
             session.manager.commit()  # writes only what changed
         except ConflictError:
             session.manager.abort()  # another worker did it
