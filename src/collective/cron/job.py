@@ -472,6 +472,7 @@ class JobRun:
         worker=None,
         misfire_grace=MISFIRE_GRACE,
         token=None,
+        queue=None,
     ):
         self.site = site
         self.job = job
@@ -479,7 +480,9 @@ class JobRun:
         self.worker = worker
         self.token = token
         self.misfire_grace = misfire_grace
-        self.queue = IQueue(site)
+        # `queue`: the site's, when the caller has it (the runs of a batch
+        # share one: adapting a Dexterity site computes its interfaces).
+        self.queue = queue if queue is not None else IQueue(site)
         self.history = History(site)
 
     def _still_ours(self):
@@ -1013,14 +1016,15 @@ def claim_and_run_many(
     open at most that long (see GroupCommit). Returns the results of the runs.
     """
     manager = manager or transaction.manager
+    queue = IQueue(site)
     try:
         for job in jobs:
-            claim(site, job, worker, lease, token)
+            queue.claim(job, worker, clock.now() + lease, token)
         manager.commit()
     except ConflictError:
         manager.abort()
         return []
-    batch = _Batch(site, worker, manager, misfire_grace, token)
+    batch = _Batch(site, queue, worker, manager, misfire_grace, token)
     if group_commit <= 0 or len(jobs) < 2:
         for job in jobs:
             batch.run_alone(job)
@@ -1044,8 +1048,9 @@ def claim_and_run_many(
 class _Batch:
     """The runs of claimed jobs, and their results by cron uid."""
 
-    def __init__(self, site, worker, manager, misfire_grace, token):
+    def __init__(self, site, queue, worker, manager, misfire_grace, token):
         self.site = site
+        self.queue = queue
         self.worker = worker
         self.manager = manager
         self.misfire_grace = misfire_grace
@@ -1060,6 +1065,7 @@ class _Batch:
             worker=self.worker,
             misfire_grace=self.misfire_grace,
             token=self.token,
+            queue=self.queue,
         )
 
     def run_in(self, group, job):
