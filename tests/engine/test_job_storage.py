@@ -94,6 +94,29 @@ def test_jobs_stored_with_zoned_times_still_load(reopen, monkeypatch):
     assert job.created.tzinfo is UTC
 
 
+def test_jobs_stored_with_naive_times_still_load(reopen, monkeypatch):
+    # Jobs stored by earlier builds: their UTC times without the zone.
+    def naive_state(job):
+        state = dict(Persistent.__getstate__(job))
+        for name in ("begin_after", "created", "claimed_at", "lease_until"):
+            if state.get(name) is not None:
+                state[name] = state[name].replace(tzinfo=None)
+        return state
+
+    set_now(NOW)
+    monkeypatch.setattr(Job, "__getstate__", naive_state)
+    queue = reopen()
+    job = queue.schedule("naive", NOW + timedelta(hours=1))
+    queue.claim(job, "worker-1", NOW + timedelta(minutes=5))
+    transaction.commit()
+    monkeypatch.undo()
+
+    job = reopen().job("naive")
+    assert job.begin_after == NOW + timedelta(hours=1)
+    assert job.lease_until == NOW + timedelta(minutes=5)
+    assert job.created.tzinfo is UTC
+
+
 def test_clearing_drops_jobs_not_due_without_reading_them(reopen):
     set_now(NOW)
     queue = reopen()

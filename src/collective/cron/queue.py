@@ -60,8 +60,11 @@ class DueIndex(OLBTree):
     max_internal_size = 64
 
 
-# A Job's datetimes, aware UTC in memory, stored naive (Job.__getstate__).
+# A Job's datetimes, aware UTC in memory, stored as whole microseconds since
+# the epoch (Job.__getstate__).
 _UTC_TIMES = ("begin_after", "created", "claimed_at", "lease_until", "slot")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 def _is_utc(value):
@@ -110,21 +113,28 @@ class Job(Persistent):
         self.created = clock.now()
 
     def __getstate__(self):
-        # Its times are stored without their (always UTC) zone: a zone costs
-        # the ZODB's pickler four more objects each (the commit of 100,000
-        # new jobs, and every run's).
+        # Its (always UTC) times are stored as integers: a datetime costs the
+        # ZODB's pickler several objects, with a zone four more. 100,000 new
+        # jobs (a full synchronisation) pickle in half the time of naive
+        # datetimes, and every run stores its job twice. Exact to the
+        # microsecond, as a datetime.
         state = super().__getstate__()
         times = [name for name in _UTC_TIMES if _is_utc(state.get(name))]
         if times:
             state = dict(state)
             for name in times:
-                state[name] = state[name].replace(tzinfo=None)
+                state[name] = (state[name] - _EPOCH) // _MICROSECOND
         return state
 
     def __setstate__(self, state):
+        # Also what earlier builds stored: naive UTC, or aware datetimes.
         for name in _UTC_TIMES:
             value = state.get(name)
-            if value is not None and value.tzinfo is None:
+            if value is None:
+                continue
+            if isinstance(value, int):
+                state[name] = _EPOCH + value * _MICROSECOND
+            elif value.tzinfo is None:
                 state[name] = value.replace(tzinfo=UTC)
         super().__setstate__(state)
 
