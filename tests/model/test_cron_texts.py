@@ -100,6 +100,13 @@ def test_crons_named_together_load_from_the_index_in_the_order_asked(
     )
 
 
+def test_named_crons_load_in_the_order_asked_from_the_record_too(portal):
+    first, second, third = add_crons("first", "second", "third")
+    del IAnnotations(portal)[ANNOTATION_KEY]  # a site not upgraded to 1006
+    crontab = Crontab.load(uids=[third, "not-a-cron", first, third], logs=False)
+    assert list(crontab.crons) == [third, first]
+
+
 def test_the_global_switch_is_read_with_the_cron(portal):
     [uid] = add_crons("one")
     crontab = Crontab.load()

@@ -93,7 +93,7 @@ def test_facts_of_removed_texts_are_dropped(portal):
         del crontab.crons[uid]
     crontab.save()
     Crontab().manager.survey()
-    key = stored._site_key()
+    key = stored.site_key()
     assert sorted(facts.uid for facts in stored._facts_by_site[key].values()) == [
         str(number) for number in range(10)
     ]

@@ -31,6 +31,7 @@ from collective.cron.interfaces import ICrontab
 from collective.cron.interfaces import ICrontabRegistryManager
 from collective.cron.schedule import site_timezone  # noqa: F401 (its old home)
 from collective.cron.stored import facts_of
+from collective.cron.stored import site_key
 from collective.cron.stored import survey
 from collective.cron.stored import uid_of
 from plone.registry.interfaces import IRegistry
@@ -242,14 +243,22 @@ class CrontabRegistryManager:
         if index is not None:
             # Their texts from the index: the record (44 MB at 100,000
             # crons) is not read.
+            key = site_key()
             found = [
-                (uid, facts_of(text)) for uid in wanted for text in index.texts_of(uid)
+                (uid, facts_of(text, key))
+                for uid in wanted
+                for text in index.texts_of(uid)
             ]
             activated = index.activated
         else:
             survey = self.survey()
             if wanted is not None:
-                positions = survey.positions_of(wanted)
+                # In the order asked, as from the index.
+                order = {uid: number for number, uid in enumerate(wanted)}
+                positions = sorted(
+                    survey.positions_of(wanted),
+                    key=lambda p: order[survey.facts[p].uid],
+                )
             else:
                 positions = range(len(survey.facts))
             found = [(f"#{p + 1}", survey.facts[p]) for p in positions]

@@ -270,7 +270,7 @@ class Survey:
         return list(self._broken)
 
 
-def _site_key():
+def site_key():
     site = getSite()
     path = "/".join(site.getPhysicalPath()) if site is not None else ""
     # A registration in any registry the site's looks through bumps its
@@ -285,10 +285,11 @@ _single_facts = {}
 MAX_SINGLE = 10000
 
 
-def facts_of(text):
+def facts_of(text, key=None):
     """The TextFacts of one stored text of the current site, learnt once a
-    process as a survey learns them (a run loads its cron often)."""
-    key = _site_key()
+    process as a survey learns them (a run loads its cron often). `key`:
+    site_key(), when the caller looks up many texts."""
+    key = key or site_key()
     found = _facts_by_site.get(key, {}).get(text)
     if found is not None:
         return found
@@ -309,7 +310,7 @@ def facts_of(text):
 
 def survey(texts):
     """The Survey of `texts`, the stored list of the current site."""
-    key = _site_key()
+    key = site_key()
     seen = changes_seen()  # before the work: a store meanwhile is not missed
     if not hasattr(_surveys, "by_site"):
         _surveys.by_site = {}
