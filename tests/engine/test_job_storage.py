@@ -78,10 +78,24 @@ def test_a_new_jobs_defaults_read_as_before(reopen):
     assert job.worker is job.claimed_at is job.lease_until is job.after_run is None
 
 
-def test_jobs_stored_with_zoned_times_still_load(reopen, monkeypatch):
-    # Jobs stored before their times were stored without the zone.
+def _naive_state(job):
+    state = dict(Persistent.__getstate__(job))
+    for name in ("begin_after", "created", "claimed_at", "lease_until"):
+        if state.get(name) is not None:
+            state[name] = state[name].replace(tzinfo=None)
+    return state
+
+
+@pytest.mark.parametrize(
+    "stored_state",
+    [Persistent.__getstate__, _naive_state],
+    ids=["zoned times", "naive UTC times"],
+)
+def test_jobs_stored_by_earlier_builds_still_load(reopen, monkeypatch, stored_state):
+    # Earlier builds stored a job's times as aware, then as naive UTC,
+    # datetimes.
     set_now(NOW)
-    monkeypatch.setattr(Job, "__getstate__", Persistent.__getstate__)
+    monkeypatch.setattr(Job, "__getstate__", stored_state)
     queue = reopen()
     job = queue.schedule("old", NOW + timedelta(hours=1))
     queue.claim(job, "worker-1", NOW + timedelta(minutes=5))
@@ -89,29 +103,6 @@ def test_jobs_stored_with_zoned_times_still_load(reopen, monkeypatch):
     monkeypatch.undo()
 
     job = reopen().job("old")
-    assert job.begin_after == NOW + timedelta(hours=1)
-    assert job.lease_until == NOW + timedelta(minutes=5)
-    assert job.created.tzinfo is UTC
-
-
-def test_jobs_stored_with_naive_times_still_load(reopen, monkeypatch):
-    # Jobs stored by earlier builds: their UTC times without the zone.
-    def naive_state(job):
-        state = dict(Persistent.__getstate__(job))
-        for name in ("begin_after", "created", "claimed_at", "lease_until"):
-            if state.get(name) is not None:
-                state[name] = state[name].replace(tzinfo=None)
-        return state
-
-    set_now(NOW)
-    monkeypatch.setattr(Job, "__getstate__", naive_state)
-    queue = reopen()
-    job = queue.schedule("naive", NOW + timedelta(hours=1))
-    queue.claim(job, "worker-1", NOW + timedelta(minutes=5))
-    transaction.commit()
-    monkeypatch.undo()
-
-    job = reopen().job("naive")
     assert job.begin_after == NOW + timedelta(hours=1)
     assert job.lease_until == NOW + timedelta(minutes=5)
     assert job.created.tzinfo is UTC
