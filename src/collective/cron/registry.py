@@ -254,11 +254,7 @@ class CrontabRegistryManager:
             survey = self.survey()
             if wanted is not None:
                 # In the order asked, as from the index.
-                order = {uid: number for number, uid in enumerate(wanted)}
-                positions = sorted(
-                    survey.positions_of(wanted),
-                    key=lambda p: order[survey.facts[p].uid],
-                )
+                positions = [p for uid in wanted for p in survey.positions.get(uid, ())]
             else:
                 positions = range(len(survey.facts))
             found = [(f"#{p + 1}", survey.facts[p]) for p in positions]
