@@ -186,6 +186,60 @@ def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):
         session.close()
 
 
+def test_a_look_that_leaves_due_jobs_to_running_tasks_waits_for_their_end(
+    site, db, recording
+):
+    # A quick site is worked by one task at a time: with 4 threads, a look at
+    # every poll would hand out nothing while that task runs, and take the
+    # interpreter from it. The task's end wakes the dispatcher.
+    settings = config.load(
+        {"worker": "on", "threads": "4", "poll-interval": "0.05"}, environ={}
+    )
+    dispatcher = Dispatcher(db, settings)
+    dispatcher.pace["/plone"] = QUICK_PACE / 2
+    crontab = Crontab.load()
+    crons = [
+        Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
+        for _ in range(3)
+    ]
+    crontab.save()
+    transaction.commit()
+    set_now(max(IQueue(site).job(cron.uid).begin_after for cron in crons))
+    session = SiteSession(db, settings.server_url)
+    try:
+        assert dispatcher._poll(session) >= BUSY_LOOK_EVERY
+        [(path, task)] = handed_out(dispatcher)
+        assert (path, sorted(task)) == ("/plone", sorted(c.uid for c in crons))
+        # Still in that task: the next look hands out nothing, and waits too.
+        assert dispatcher._poll(session) >= BUSY_LOOK_EVERY
+        assert handed_out(dispatcher) == []
+        assert recording.calls == []  # no thread ran: the jobs stay due
+    finally:
+        session.close()
+
+
+def test_the_dispatcher_sleeps_until_the_next_due_job_or_the_poll_interval(
+    site, db, recording
+):
+    # Never longer than the poll interval: other processes' edits, leases
+    # and heartbeats are seen at looks.
+    settings = config.load({"worker": "on", "threads": "1"}, environ={})
+    dispatcher = Dispatcher(db, settings)
+    crontab = Crontab.load()
+    cron = Cron(name="mycronjob", periodicity="@hourly", crontab=crontab)
+    crontab.save()
+    transaction.commit()
+    due = IQueue(site).job(cron.uid).begin_after
+    session = SiteSession(db, settings.server_url)
+    try:
+        set_now(due - timedelta(minutes=30))
+        assert dispatcher._poll(session) == settings.poll_interval
+        set_now(due - timedelta(seconds=2))
+        assert dispatcher._poll(session) == 2.0
+    finally:
+        session.close()
+
+
 def due_cron(site):
     """A cron of the recording runner, saved, whose job is due now."""
     crontab = Crontab.load()

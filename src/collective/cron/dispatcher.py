@@ -300,15 +300,18 @@ class Dispatcher:
             session.manager.abort()
             for gone in set(session.views) - set(paths):
                 session.invalidations.drop(session.views.pop(gone))
+            waits = []  # each site's: it may be longer than the poll interval
             for path in paths:
                 try:
-                    wait = min(wait, self._poll_site(session, path))
+                    waits.append(self._poll_site(session, path))
                 except Exception:
                     # One broken site must not stop the others' crons.
                     session.manager.abort()
                     logger.exception(
                         "Dispatcher %s: poll of %s failed", self.name, path
                     )
+                    waits.append(self.config.poll_interval)
+            wait = min(waits, default=wait)
         except Exception:
             session.manager.abort()
             logger.exception("Dispatcher %s: poll failed", self.name)
@@ -360,8 +363,15 @@ class Dispatcher:
             if next_due is None:
                 return self.config.poll_interval
             if pending:
-                return self.config.poll_interval  # the workers wake us up
-            return (next_due - clock.now()).total_seconds()
+                # Each is in a task or waits for a thread (every thread busy,
+                # or a quick site's one task): a task that ends wakes us up,
+                # and a look before would hand out nothing (a quick site on
+                # 4 threads, polled every 0.05 s: 4 threads 23 % slower than
+                # one).
+                return max(self.config.poll_interval, BUSY_LOOK_EVERY)
+            return min(
+                self.config.poll_interval, (next_due - clock.now()).total_seconds()
+            )
         finally:
             session.manager.abort()
 
