@@ -207,3 +207,35 @@ def test_closing_the_log_gives_the_storage_its_method_back(db):
         assert callable(storage.poll_invalidations)
     finally:
         connection.close()
+
+
+def test_a_look_gives_jobs_earliest_first_and_ties_in_varying_order(
+    functional_portal, worker
+):
+    # Workers of a cluster look at the same due jobs: each reaches first for
+    # a different one of those due at the same moment.
+    queue = IQueue(functional_portal)
+    now = clock.now()
+    early = [f"early-{number:02d}" for number in range(20)]
+    for uid in early:
+        queue.schedule(uid, now - timedelta(seconds=10))
+    queue.schedule("later", now - timedelta(seconds=5))
+    transaction.commit()
+    orders = {True: set(), False: set()}
+    for through_view in (True, False) * 3:
+        worker.manager.begin()
+        try:
+            site = worker.connection.root()["Application"].unrestrictedTraverse(
+                worker.path
+            )
+            pending, _, _ = IQueue(site).look(
+                now, worker.view if through_view else None
+            )
+            uids = [job.cron_uid for job in pending]
+        finally:
+            worker.manager.abort()
+        assert sorted(uids[:20]) == early
+        assert uids[20:] == ["later"]
+        orders[through_view].add(tuple(uids))
+    # Each way, 3 looks in one order: 1 in 20!^2.
+    assert len(orders[True]) > 1 and len(orders[False]) > 1

@@ -136,8 +136,8 @@ class DueView:
             raise
 
     def scan(self, horizon):
-        """([(due, uid)] due at `horizon`, earliest first; the earliest due
-        time after it, or None), as Queue._scan reads them."""
+        """([(due, uid)] due at `horizon`, in no order; the earliest due time
+        after it, or None), as Queue._scan reads them."""
         self._horizon = horizon
         if len(self._heap) > 2 * len(self._due) + 1024:
             self._heapify()  # stale entries of crons moved before their time
@@ -149,7 +149,7 @@ class DueView:
         while heap and due.get(heap[0][1]) != heap[0][0]:
             heapq.heappop(heap)  # stale: the cron moved or went
         upcoming = heap[0][0] if heap else None
-        return sorted((due[uid], uid) for uid in self._due_now), upcoming
+        return [(due[uid], uid) for uid in self._due_now], upcoming
 
     # -- reading the index ---------------------------------------------------
 
