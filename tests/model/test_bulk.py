@@ -17,9 +17,47 @@ def test_bulk_work_freezes_older_objects_and_hands_them_back():
     assert gc.get_freeze_count() == 0
 
 
+def test_no_full_pass_starts_by_itself_while_bulk_work_runs():
+    # The task's own objects would be walked again at each quarter they
+    # grow by: young cycles are still collected, full passes wait.
+    before = gc.get_threshold()
+    passes = {0: 0, 1: 0, 2: 0}
+
+    def count(phase, info):
+        if phase == "start":
+            passes[info["generation"]] += 1
+
+    gc.callbacks.append(count)
+    try:
+        with bulk_work(BULK):
+            assert gc.get_threshold()[:2] == before[:2]
+            made = []
+            for number in range(300_000):
+                node = [number]
+                node.append(node)  # a cycle, dead at the next turn
+                made.append({"n": number})  # kept: the work's own objects
+        assert passes[2] == 0
+        assert passes[0] > 0 and passes[1] > 0  # the younger ones go on
+        assert gc.get_threshold() == before
+    finally:
+        gc.callbacks.remove(count)
+
+
+def test_thresholds_set_meanwhile_by_others_are_kept():
+    before = gc.get_threshold()
+    try:
+        with bulk_work(BULK):
+            gc.set_threshold(5000, 20, 20)
+        assert gc.get_threshold() == (5000, 20, 20)
+    finally:
+        gc.set_threshold(*before)
+
+
 def test_small_work_leaves_the_collector_alone():
+    before = gc.get_threshold()
     with bulk_work(BULK - 1):
         assert gc.get_freeze_count() == 0
+        assert gc.get_threshold() == before
 
 
 def test_everything_is_handed_back_when_the_work_fails():

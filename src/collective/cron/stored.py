@@ -12,6 +12,7 @@ cron's name is checked against the runners registered (validators.check_name).
 """
 
 from collective.cron import _
+from collective.cron.bulk import bulk_work
 from collective.cron.crontab import Cron
 from collective.cron.errors import InvalidCron
 from itertools import compress
@@ -336,7 +337,9 @@ def survey(texts):
         for each in read:
             known[each.text] = each
     else:
-        found = Survey.read(texts, known or {})
+        # 100,000 texts read: as many new facts, kept (see bulk).
+        with bulk_work(len(texts)):
+            found = Survey.read(texts, known or {})
         # Keep only the facts of texts still stored, and of the registry's
         # state now: the memory stays that of one crontab per site.
         _facts_by_site[key] = {each.text: each for each in found.facts}
