@@ -207,13 +207,47 @@ def test_a_look_that_leaves_due_jobs_to_running_tasks_waits_for_their_end(
     set_now(max(IQueue(site).job(cron.uid).begin_after for cron in crons))
     session = SiteSession(db, settings.server_url)
     try:
-        assert dispatcher._poll(session) >= BUSY_LOOK_EVERY
+        # Until the task has held its thread for HELD_TOO_LONG (about now
+        # + 1 s), not the poll interval of 0.05 s.
+        assert dispatcher._poll(session) > HELD_TOO_LONG / 2
         [(path, task)] = handed_out(dispatcher)
         assert (path, sorted(task)) == ("/plone", sorted(c.uid for c in crons))
         # Still in that task: the next look hands out nothing, and waits too.
-        assert dispatcher._poll(session) >= BUSY_LOOK_EVERY
+        assert dispatcher._poll(session) > HELD_TOO_LONG / 2
         assert handed_out(dispatcher) == []
         assert recording.calls == []  # no thread ran: the jobs stay due
+    finally:
+        session.close()
+
+
+def test_waiting_for_tasks_keeps_the_heartbeat_and_the_hand_off_of_held_sites(
+    site, db, recording
+):
+    # Heartbeats ride on looks: the wait for a task's end must not make two
+    # of them further apart than `heartbeat` + `poll-interval` (the lease's
+    # floor). Nor may it delay giving a site's other jobs to other threads
+    # once its task has held its thread for HELD_TOO_LONG.
+    settings = config.load(
+        {"worker": "on", "threads": "4", "poll-interval": "0.05", "heartbeat": "0.3"},
+        environ={},
+    )
+    dispatcher = Dispatcher(db, settings)
+    dispatcher.pace["/plone"] = QUICK_PACE / 2
+    crontab = Crontab.load()
+    crons = [
+        Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
+        for _ in range(3)
+    ]
+    crontab.save()
+    transaction.commit()
+    set_now(max(IQueue(site).job(cron.uid).begin_after for cron in crons))
+    session = SiteSession(db, settings.server_url)
+    try:
+        assert 0 < dispatcher._poll(session) <= settings.heartbeat
+        assert len(handed_out(dispatcher)) == 1
+        dispatcher.handed_at["/plone"] = [time.monotonic() - HELD_TOO_LONG + 0.1]
+        dispatcher.last_beat = time.monotonic()  # the heartbeat is not due
+        assert 0 < dispatcher._poll(session) <= 0.1
     finally:
         session.close()
 
@@ -221,8 +255,8 @@ def test_a_look_that_leaves_due_jobs_to_running_tasks_waits_for_their_end(
 def test_the_dispatcher_sleeps_until_the_next_due_job_or_the_poll_interval(
     site, db, recording
 ):
-    # Never longer than the poll interval: other processes' edits, leases
-    # and heartbeats are seen at looks.
+    # While no due job waits for its threads, never longer than the poll
+    # interval: other processes' edits and lost leases are seen at looks.
     settings = config.load({"worker": "on", "threads": "1"}, environ={})
     dispatcher = Dispatcher(db, settings)
     crontab = Crontab.load()

@@ -49,6 +49,10 @@ def test_thresholds_set_meanwhile_by_others_are_kept():
         with bulk_work(BULK):
             gc.set_threshold(5000, 20, 20)
         assert gc.get_threshold() == (5000, 20, 20)
+        # One set: the others are kept, ours among them, which then goes.
+        with bulk_work(BULK):
+            gc.set_threshold(3000)
+        assert gc.get_threshold() == (3000, 20, 20)
     finally:
         gc.set_threshold(*before)
 

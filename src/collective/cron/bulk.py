@@ -56,9 +56,11 @@ def _leave():
             if _froze:
                 gc.unfreeze()
                 _froze = False
-            # Unless someone set other thresholds meanwhile: theirs stay.
-            if gc.get_threshold() == (*_thresholds[:2], NO_FULL_PASS):
-                gc.set_threshold(*_thresholds)
+            # The oldest generation's, unless someone set another meanwhile:
+            # theirs stay (set_threshold(500) keeps the other two values).
+            now = gc.get_threshold()
+            if now[2] == NO_FULL_PASS:
+                gc.set_threshold(now[0], now[1], _thresholds[2])
             _thresholds = None
 
 

@@ -259,7 +259,7 @@ class Queue(SiteStorage):
         the next pending job is due or None). `view`: see _scan."""
         due, upcoming = self._scan(now, view)
         pending, running = [], []
-        for job in due:
+        for job in due:  # status, not the property: 2,000 calls a look
             (running if job.status == RUNNING else pending).append(job)
         if pending:
             next_due = pending[0].begin_after

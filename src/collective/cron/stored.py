@@ -337,7 +337,8 @@ def survey(texts):
         for each in read:
             known[each.text] = each
     else:
-        # 100,000 texts read: as many new facts, kept (see bulk).
+        # New facts for every text (100,000): bulk work, so the collector's
+        # full passes wait.
         with bulk_work(len(texts)):
             found = Survey.read(texts, known or {})
         # Keep only the facts of texts still stored, and of the registry's
