@@ -186,16 +186,11 @@ def test_no_look_while_every_thread_is_busy_but_one_a_second(site, db):
         session.close()
 
 
-def test_a_look_that_leaves_due_jobs_to_running_tasks_waits_for_their_end(
-    site, db, recording
-):
-    # A quick site is worked by one task at a time: with 4 threads, a look at
-    # every poll would hand out nothing while that task runs, and take the
-    # interpreter from it. The task's end wakes the dispatcher.
-    settings = config.load(
-        {"worker": "on", "threads": "4", "poll-interval": "0.05"}, environ={}
-    )
-    dispatcher = Dispatcher(db, settings)
+def quick_site_on_four_threads(site, db, **settings):
+    """A dispatcher of 4 threads, not started, polling every 0.05 s, whose
+    site's runs were quick; and 3 crons of the site, due now."""
+    values = {"worker": "on", "threads": "4", "poll-interval": "0.05", **settings}
+    dispatcher = Dispatcher(db, config.load(values, environ={}))
     dispatcher.pace["/plone"] = QUICK_PACE / 2
     crontab = Crontab.load()
     crons = [
@@ -205,7 +200,17 @@ def test_a_look_that_leaves_due_jobs_to_running_tasks_waits_for_their_end(
     crontab.save()
     transaction.commit()
     set_now(max(IQueue(site).job(cron.uid).begin_after for cron in crons))
-    session = SiteSession(db, settings.server_url)
+    return dispatcher, crons
+
+
+def test_a_look_that_leaves_due_jobs_to_running_tasks_waits_for_their_end(
+    site, db, recording
+):
+    # A quick site is worked by one task at a time: with 4 threads, a look at
+    # every poll would hand out nothing while that task runs, and take the
+    # interpreter from it. The task's end wakes the dispatcher.
+    dispatcher, crons = quick_site_on_four_threads(site, db)
+    session = SiteSession(db, dispatcher.config.server_url)
     try:
         # Until the task has held its thread for HELD_TOO_LONG (about now
         # + 1 s), not the poll interval of 0.05 s.
@@ -227,20 +232,8 @@ def test_waiting_for_tasks_keeps_the_heartbeat_and_the_hand_off_of_held_sites(
     # of them further apart than `heartbeat` + `poll-interval` (the lease's
     # floor). Nor may it delay giving a site's other jobs to other threads
     # once its task has held its thread for HELD_TOO_LONG.
-    settings = config.load(
-        {"worker": "on", "threads": "4", "poll-interval": "0.05", "heartbeat": "0.3"},
-        environ={},
-    )
-    dispatcher = Dispatcher(db, settings)
-    dispatcher.pace["/plone"] = QUICK_PACE / 2
-    crontab = Crontab.load()
-    crons = [
-        Cron(name="mycronjob", periodicity="* * * * * *", crontab=crontab)
-        for _ in range(3)
-    ]
-    crontab.save()
-    transaction.commit()
-    set_now(max(IQueue(site).job(cron.uid).begin_after for cron in crons))
+    dispatcher, crons = quick_site_on_four_threads(site, db, heartbeat="0.3")
+    settings = dispatcher.config
     session = SiteSession(db, settings.server_url)
     try:
         assert 0 < dispatcher._poll(session) <= settings.heartbeat
