@@ -294,6 +294,27 @@ def test_a_failed_heartbeat_while_busy_does_not_stop_the_looks(site, db):
         session.close()
 
 
+def test_a_failed_heartbeat_is_tried_again_at_the_next_poll_not_at_once(site, db):
+    # The database away: each poll fails fast; polling again at once would
+    # spin the dispatcher thread (and its log) until the database is back.
+    settings = config.load(
+        {"worker": "on", "threads": "1", "heartbeat": "0.5"}, environ={}
+    )
+    dispatcher = Dispatcher(db, settings)
+    session = SiteSession(db, settings.server_url)
+
+    def database_away(session, force=False):
+        raise OSError("the database server went away")
+
+    try:
+        dispatcher._heartbeat(session, force=True)  # a beat, long ago
+        dispatcher.last_beat -= 60
+        dispatcher._heartbeat = database_away
+        assert dispatcher._poll(session) == settings.poll_interval
+    finally:
+        session.close()
+
+
 def test_a_task_taken_after_stop_runs_nothing(site, db, recording):
     cron = due_cron(site)
     settings = config.load({"worker": "on", "threads": "1"}, environ={})

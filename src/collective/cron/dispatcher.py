@@ -321,8 +321,11 @@ class Dispatcher:
             self.polls += 1
         if self.last_beat is not None:
             # Heartbeats ride on polls: a site's wait may outlast the poll
-            # interval, the heartbeat may not (see heartbeat_gap).
-            wait = min(wait, self.last_beat + self.config.heartbeat - time.monotonic())
+            # interval, the heartbeat may not (see heartbeat_gap). One due
+            # already was not written (the database away, a conflict): the
+            # next poll tries again, not at once.
+            beat_in = self.last_beat + self.config.heartbeat - time.monotonic()
+            wait = min(wait, beat_in if beat_in > 0 else self.config.poll_interval)
         return max(wait, 0.0)
 
     def _poll_site(self, session, path):
