@@ -29,12 +29,12 @@ NO_FULL_PASS = 1 << 30
 _lock = threading.Lock()
 _depth = 0  # bulk tasks running in the process
 _froze = False  # whether the first of them froze (and the last thaws)
-_thresholds = None  # the collector's, before the first of them
+_oldest = None  # the oldest generation's threshold before the first of them
 
 
 def _enter(items):
     """Freeze if this is the first bulk task; False when too small to."""
-    global _depth, _froze, _thresholds
+    global _depth, _froze, _oldest
     if items < BULK or not gc.isenabled():
         return False
     with _lock:
@@ -42,14 +42,14 @@ def _enter(items):
             _froze = gc.get_freeze_count() == 0
             if _froze:
                 gc.freeze()
-            _thresholds = gc.get_threshold()
-            gc.set_threshold(*_thresholds[:2], NO_FULL_PASS)
+            *younger, _oldest = gc.get_threshold()
+            gc.set_threshold(*younger, NO_FULL_PASS)
         _depth += 1
     return True
 
 
 def _leave():
-    global _depth, _froze, _thresholds
+    global _depth, _froze, _oldest
     with _lock:
         _depth -= 1
         if _depth == 0:
@@ -60,8 +60,8 @@ def _leave():
             # theirs stay (set_threshold(500) keeps the other two values).
             now = gc.get_threshold()
             if now[2] == NO_FULL_PASS:
-                gc.set_threshold(now[0], now[1], _thresholds[2])
-            _thresholds = None
+                gc.set_threshold(now[0], now[1], _oldest)
+            _oldest = None
 
 
 def _freeze_again():
