@@ -15,7 +15,8 @@ of its buckets, which also holds settings of Plone's, so a request on any
 page reads that bucket again after each edit. Each figure is the median of
 --repeat turns; the first turn at a size is the first look of the process at
 that crontab. The largest size is compared with 10 crons (issue 18 asks for
-at most 1.2x).
+at most 1.2x; not for the request's first read, which the registry record
+costs).
 
     .venv/bin/python bench/bench_scale.py [--repeat 3] [--sizes 10 1000 10000 100000]
 
@@ -384,10 +385,6 @@ def main():
                     "load_page_after_save",
                     "Crontab.load() of 50 named crons after a save",
                 ),
-                (
-                    "request_start",
-                    "a request's first read of Plone's settings after an edit",
-                ),
             ):
                 ratio = [
                     big / small
@@ -396,6 +393,23 @@ def main():
                     )
                 ]
                 emit("scale", f"{what}, {largest:,} crons / 10 crons", ratio, "x")
+            # Not one of issue 18's goals: what the 2.x record, inline in a
+            # registry bucket that Plone reads at each request, costs.
+            ratio = [
+                big / small
+                for big, small in zip(
+                    by_size[largest]["request_start"],
+                    by_size[10]["request_start"],
+                    strict=True,
+                )
+            ]
+            emit(
+                "scale",
+                f"a request's first read of Plone's settings after an edit, "
+                f"{largest:,} crons / 10 crons (not a goal: the registry record)",
+                ratio,
+                "x",
+            )
         # The run history views, on the largest crontab measured (its crons
         # stay in the site): the strip must keep the dashboard in its budget.
         size = max(args.sizes)

@@ -10,7 +10,7 @@ ThreadPoolExecutor of the same size, N date jobs due at start, misfire grace
 None (nothing may be dropped) -- and once more with its default grace of 1 s
 to count what it drops. Each of its turns runs in a fresh Python process of
 its own, so it never pays for the objects and threads our turns left in
-this one (and ours never for its).
+this one.
 
 Floor: a bare one-object commit on the same storage.
 
@@ -192,10 +192,10 @@ def main():
             bare = [bare_commit_ms(site._p_jar) for _ in range(args.repeat)]
             emit("floor", f"bare commit, {label}", bare, "ms")
             # Ours with each thread count in turn, then the peer (in processes
-            # of its own, see above): a turn run
-            # after the peer's, or after all the turns of another count, would
-            # pay for what those left behind (2,000 runs: 1 thread then 4
-            # threads, 0.77-0.88x; taken in turns, 0.99x). Each turn starts
+            # of its own, see above): a turn run after all the turns of
+            # another count would pay for what those left behind (2,000
+            # runs: 1 thread then 4 threads, 0.77-0.88x; taken in turns,
+            # 0.99x). Each turn starts
             # with the garbage of the one before collected: whether a full
             # collection falls in a turn of about 3 s moved it by 20 %.
             ours = {threads: ([], []) for threads in thread_counts}
