@@ -287,6 +287,14 @@ def measure_history(site, size, repeat, runs=10):
     return results
 
 
+def ratios(by_size, largest, key):
+    """Each turn's figure at the largest size over the same turn's at 10."""
+    return [
+        big / small
+        for big, small in zip(by_size[largest][key], by_size[10][key], strict=True)
+    ]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -386,28 +394,19 @@ def main():
                     "Crontab.load() of 50 named crons after a save",
                 ),
             ):
-                ratio = [
-                    big / small
-                    for big, small in zip(
-                        by_size[largest][key], by_size[10][key], strict=True
-                    )
-                ]
-                emit("scale", f"{what}, {largest:,} crons / 10 crons", ratio, "x")
+                emit(
+                    "scale",
+                    f"{what}, {largest:,} crons / 10 crons",
+                    ratios(by_size, largest, key),
+                    "x",
+                )
             # Not one of issue 18's goals: what the 2.x record, inline in a
             # registry bucket that Plone reads at each request, costs.
-            ratio = [
-                big / small
-                for big, small in zip(
-                    by_size[largest]["request_start"],
-                    by_size[10]["request_start"],
-                    strict=True,
-                )
-            ]
             emit(
                 "scale",
                 f"a request's first read of Plone's settings after an edit, "
                 f"{largest:,} crons / 10 crons (not a goal: the registry record)",
-                ratio,
+                ratios(by_size, largest, "request_start"),
                 "x",
             )
         # The run history views, on the largest crontab measured (its crons

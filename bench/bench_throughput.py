@@ -195,9 +195,9 @@ def main():
             # of its own, see above): a turn run after all the turns of
             # another count would pay for what those left behind (2,000
             # runs: 1 thread then 4 threads, 0.77-0.88x; taken in turns,
-            # 0.99x). Each turn starts
-            # with the garbage of the one before collected: whether a full
-            # collection falls in a turn of about 3 s moved it by 20 %.
+            # 0.99x). Each turn starts with the garbage of the one before
+            # collected: whether a full collection falls in a turn of about
+            # 3 s moved it by 20 %.
             ours = {threads: ([], []) for threads in thread_counts}
             for _ in range(args.repeat):
                 for threads in thread_counts:
