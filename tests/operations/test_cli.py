@@ -6,13 +6,16 @@ from collective.cron import Result
 from collective.cron.crontab import Crontab
 from collective.cron.interfaces import IQueue
 from collective.cron.testing import set_now
+from collective.cron.workers import alive
 from collective.cron.workers import beat
+from collective.cron.workers import record_of
 from datetime import UTC
 from datetime import datetime
 from tests.operations.conftest import logs_of
 
 import json
 import pytest
+import time
 import transaction
 
 
@@ -91,6 +94,64 @@ def test_run_with_an_environ_for_this_run_only(command, add_cron, recording):
     assert command("run", "job", "--environ", '{"b": 3}')[0] == 0
     assert recording.calls[0].cron.environ == {"a": 1, "b": 3}
     assert Crontab.load().by_uid("job").environ == {"a": 1, "b": 2}
+
+
+def test_run_beats_while_it_runs_and_is_no_worker(
+    command, add_cron, recording, site, db, monkeypatch
+):
+    """A thread of the command's own writes its heartbeat record while the
+    run lasts; the run's commit never conflicts with a beat; the record is
+    gone when the command ends, and no worker was ever counted."""
+    monkeypatch.setenv("COLLECTIVE_CRON_HEARTBEAT", "0.05")
+    add_cron(uid="job", name="mycronjob")
+    seen = {}
+
+    def watch_beats(runner):
+        name = IQueue(site).job("job").worker
+        # From a connection of its own, as another worker would see them.
+        manager = transaction.TransactionManager()
+        connection = db.open(transaction_manager=manager)
+        try:
+            serials, deadline = set(), time.monotonic() + 20
+            while len(serials) < 4 and time.monotonic() < deadline:
+                manager.begin()
+                record = record_of(connection.root(), name)
+                serials.add(record._p_serial)
+                seen.update(
+                    name=name,
+                    command_line=record.command_line,
+                    gap=record.gap,
+                    workers_alive=alive(connection.root()),
+                    beats=len(serials),
+                )
+                manager.abort()
+                time.sleep(0.02)
+        finally:
+            connection.close()
+
+    recording.behaviour = watch_beats
+    code, out, error = command("run", "job")
+    assert (code, error) == (0, ""), out
+    assert " OK in " in out
+    assert seen["name"].startswith("collective-cron:")
+    assert seen["beats"] >= 4  # the claim's beat, then the thread's
+    assert (seen["command_line"], seen["gap"]) == (True, 0.05)
+    assert seen["workers_alive"] == []
+    assert record_of(site, seen["name"]) is None
+    assert command("status")[0] == 1  # still no worker alive
+
+
+def test_run_with_a_bad_lease_setting_names_it_and_claims_nothing(
+    command, add_cron, recording, site, monkeypatch
+):
+    monkeypatch.setenv("COLLECTIVE_CRON_LEASE", "2")
+    add_cron(uid="job", name="mycronjob")
+    code, out, error = command("run", "job")
+    assert code == 2
+    assert error.startswith("collective.cron setting lease = 2: must be at least")
+    assert recording.calls == []
+    job = IQueue(site).job("job")
+    assert not job.running and not job.forced
 
 
 @pytest.mark.parametrize(

@@ -10,10 +10,12 @@ from tests.support.instances import BIN
 from tests.support.instances import REPO
 from tests.support.instances import Instance
 from tests.support.instances import ZEOServer
+from tests.support.instances import wait_for
 
 import json
 import os
 import pytest
+import signal
 import subprocess
 
 
@@ -200,6 +202,84 @@ def test_several_sites_need_site(tmp_path):
     assert "several Plone sites (/Plone, /Second): choose one with --site" in err
     code, out, err = cli(instance, "--site", "/Second", "list")
     assert (code, out) == (0, "No crons.\n")
+
+
+SLOW_CRONS = [
+    {
+        "uid": uid,
+        "name": "collective.cron.demo",
+        "periodicity": "@yearly",
+        "activated": True,
+        "environ": {"sleep": sleep},
+    }
+    for uid, sleep in (("slow", 6), ("hung", 600))
+]
+# A short lease and fast heartbeats, for the worker and the command alike.
+LEASE = {"lease": "3", "heartbeat": "0.5", "poll-interval": "0.2"}
+
+
+def test_a_killed_run_is_taken_back_by_a_worker_soon_a_live_one_never(tmp_path):
+    """`run` holds its job with heartbeats, as a worker does: a worker leaves
+    a run that outlasts the lease alone while they come, and takes the job
+    back within a lease of the command being killed (SIGKILL: nothing in
+    the command could give it back)."""
+    server = ZEOServer(tmp_path / "zeo").start()
+    worker = Instance(
+        tmp_path / "worker", zeo=server, product_config=dict(LEASE, worker="on")
+    )
+    shell = Instance(tmp_path / "shell", zeo=server, product_config=LEASE)
+    try:
+        worker.create_site()
+        worker.start()
+        worker.set_crons(SLOW_CRONS)
+
+        # Alive: the run lasts twice the lease; the worker polls meanwhile.
+        code, out, err = cli(shell, "run", "slow")
+        assert code == 0, out + err
+        logs = worker.cron("slow")["logs"]
+        assert [log["status_title"] for log in logs] == ["OK"], logs
+        assert logs[0]["duration"] >= 6
+
+        # Killed mid-run.
+        command = subprocess.Popen(
+            [
+                str(SCRIPT),
+                "-C",
+                str(shell.directory / "etc" / "zope.conf"),
+                "run",
+                "hung",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        )
+        try:
+
+            def claimed():
+                job = worker.cron("hung")["job"]
+                return job if job and job["status"] == "running" else None
+
+            job = wait_for(claimed, 120, interval=0.5, message="the command's claim")
+            assert job["worker"].startswith("collective-cron:")
+        finally:
+            command.send_signal(signal.SIGKILL)
+            command.wait(timeout=30)
+        # Taken back: lease 3 s, heartbeat 0.5 s (6 hours before heartbeats).
+        logs = wait_for(
+            lambda: worker.cron("hung")["logs"], 60, interval=0.5, message="the log"
+        )
+        [log] = logs
+        assert log["status_title"] == "FAILURE"
+        assert "interrupted: worker lost" in log["messages"][0]
+        assert f"worker {job['worker']} sent no heartbeat since" in log["messages"][0]
+        assert worker.cron("hung")["job"]["status"] == "pending"
+        # A command is no worker: `status` counts the one worker only.
+        report = json.loads(cli(shell, "status", "--json")[1])
+        assert report["workers_alive"] == 1
+        assert not report["workers"][0].startswith("collective-cron:")
+    finally:
+        worker.stop()
+        server.stop()
 
 
 def _script(instance, body):

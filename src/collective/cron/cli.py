@@ -14,6 +14,7 @@ ended FAILURE or `status` found the scheduler unhealthy, 2 anything else
 one line on stderr naming the value).
 """
 
+from collective.cron import config
 from collective.cron import health
 from collective.cron.crontab import Crontab
 from collective.cron.crontab import format_date
@@ -28,6 +29,7 @@ from collective.cron.job import claim
 from collective.cron.manager import FOREVER
 from collective.cron.registry import current_login
 from collective.cron.status import Status
+from collective.cron.workers import CommandLineHeartbeat
 from collective.cron.workers import new_token
 from contextlib import contextmanager
 from datetime import timedelta
@@ -49,10 +51,6 @@ import transaction
 PROGRAM = "collective-cron"
 DEFAULT_ZOPE_CONF = "instance/etc/zope.conf"
 CRONTAB_RECORD = "collective.cron.interfaces.IRegistryCrontab.crontab"
-# How long a run of `collective-cron run` holds its job. The command line
-# sends no heartbeats (it is no worker): if the process is killed, a worker
-# takes the job back after this (Ctrl-C and SIGTERM give it back at once).
-RUN_LEASE = timedelta(hours=6)
 # Exit codes.
 OK, UNHEALTHY_OR_FAILED, OTHER = 0, 1, 2
 
@@ -271,7 +269,15 @@ def _worker_name():
 
 
 def do_run(site, args, out):
-    """A forced run through the job wrapper, as a worker would run it."""
+    """A forced run through the job wrapper, as a worker would run it.
+
+    The job is held as a worker holds its runs: leased, with heartbeats
+    while the run lasts (the instance's lease and heartbeat settings).
+    """
+    try:
+        settings = config.load()
+    except config.ConfigError as error:
+        raise CliError(str(error))
     crontab = Crontab.load(strict=False)
     cron = _cron(crontab, args.uid)
     if not crontab.activated:
@@ -301,13 +307,24 @@ def do_run(site, args, out):
         raise CliError(str(error))
     job = queue.job(cron.uid)
     worker, token = _worker_name(), new_token()
-    lease = max(RUN_LEASE, timedelta(seconds=2 * (cron.timeout or 0)))
-    claim(site, job, worker, lease, token)
+    heartbeat = CommandLineHeartbeat(
+        site._p_jar.db(), worker, token, settings.heartbeat
+    )
+    heartbeat.beat_in(site)
+    claim(site, job, worker, timedelta(seconds=settings.lease), token)
     try:
         transaction.commit()  # a worker must not take it meanwhile
     except ConflictError:
         transaction.abort()
         raise CliError(f"cron {cron.uid!r} changed meanwhile: try again")
+    heartbeat.start()
+    try:
+        return _run_claimed(site, cron, job, worker, token, out)
+    finally:
+        heartbeat.stop()
+
+
+def _run_claimed(site, cron, job, worker, token, out):
     run = JobRun(site, job, Commits(), worker=worker, token=token)
     try:
         result = run.execute()

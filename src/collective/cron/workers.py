@@ -8,6 +8,10 @@ A record is keyed by the worker's configured name, which may repeat across
 restarts (containers: the same hostname and pid 1). What tells two processes
 of one name apart is the per-start `token`: jobs claimed under another token
 than the record's belong to a process that is gone.
+
+`collective-cron run` beats too, while its run lasts, in a record marked
+`command_line`: a worker takes its job back soon after the command is
+killed, yet it is no worker, so it is not counted or listed as one.
 """
 
 from BTrees.OOBTree import OOBTree
@@ -19,6 +23,8 @@ from persistent import Persistent
 
 import os
 import socket
+import threading
+import transaction
 import uuid
 
 
@@ -42,6 +48,7 @@ def new_token():
 class WorkerRecord(Persistent):
     token = None  # records written before tokens existed
     gap = DEFAULT_GAP  # seconds between two heartbeats, at most
+    command_line = False  # a run of `collective-cron run`, not a dispatcher
 
     def __init__(self, name, token=None):
         self.name = name
@@ -71,13 +78,13 @@ class WorkerRecord(Persistent):
         }
 
 
-def beat(root, name, threads, token=None, gap=DEFAULT_GAP):
+def beat(root, name, threads, token=None, gap=DEFAULT_GAP, command_line=False):
     """Record that worker `name`, process `token`, is alive now.
 
     `gap`: the most seconds until its next heartbeat (heartbeat +
     poll-interval). A new token under a known name is a new process: the
     record takes its pid and start time. Forgets workers silent for
-    FORGET_AFTER.
+    FORGET_AFTER. `command_line`: the beat of a `collective-cron run`.
     """
     root = zodb_root(root)
     workers = root.get(ROOT_KEY)
@@ -107,7 +114,76 @@ def beat(root, name, threads, token=None, gap=DEFAULT_GAP):
     record.threads = threads
     if record.gap != gap:
         record.gap = gap
+    if record.command_line != command_line:
+        record.command_line = command_line
     return record
+
+
+def forget(root, name, token):
+    """Delete the record of `name` if process `token` wrote it last (a
+    command-line run that ended: it is not a worker gone silent)."""
+    workers = zodb_root(root).get(ROOT_KEY)
+    record = workers.get(name) if workers is not None else None
+    if record is not None and record.token == token:
+        del workers[name]
+
+
+class CommandLineHeartbeat:
+    """The heartbeats of a `collective-cron run` while its run lasts.
+
+    A thread with a ZODB connection of its own writes the command's record
+    (marked `command_line`) every `interval` seconds: a worker leaves its
+    job alone while they come, and takes it back within a lease and two
+    beats once they stop (the process was killed). When the run ends the
+    record is deleted: a command that ended is not a worker gone silent.
+    Only that record is written, never the job, so the run's own commit
+    cannot conflict with a beat.
+    """
+
+    def __init__(self, db, name, token, interval):
+        self.db = db
+        self.name = name
+        self.token = token
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat_until_stopped,
+            name=f"collective.cron heartbeat of {name}",
+            daemon=True,  # never keeps a finished command alive
+        )
+
+    def beat_in(self, root):
+        """One beat, in the caller's transaction (the claim's: the record
+        exists before the job names it)."""
+        return beat(root, self.name, 1, self.token, self.interval, command_line=True)
+
+    def start(self):
+        self._thread.start()
+
+    def stop(self):
+        """Stop beating and delete the record (a failure to is logged: the
+        record then looks like a killed command's and is forgotten later)."""
+        self._stop.set()
+        self._thread.join(timeout=max(30.0, 2 * self.interval))
+        self._in_transaction(lambda root: forget(root, self.name, self.token))
+
+    def _beat_until_stopped(self):
+        while not self._stop.wait(self.interval):
+            self._in_transaction(self.beat_in)
+
+    def _in_transaction(self, write):
+        manager = transaction.TransactionManager()
+        connection = self.db.open(transaction_manager=manager)
+        try:
+            manager.begin()
+            write(connection.root())
+            manager.commit()
+        except Exception:
+            # A conflict or the database away (ZEO): the next beat retries.
+            manager.abort()
+            logger.warning("Heartbeat of %s not written", self.name, exc_info=True)
+        finally:
+            connection.close()
 
 
 def record_of(root, name):
@@ -117,8 +193,10 @@ def record_of(root, name):
 
 
 def _records(root):
+    """The dispatchers' records (command-line runs left out)."""
     workers = zodb_root(root).get(ROOT_KEY)
     records = list(workers.values()) if workers else []
+    records = [record for record in records if not record.command_line]
     return sorted(records, key=lambda record: record.last_seen, reverse=True)
 
 
