@@ -5,6 +5,7 @@ instance: test_cli_instance.py."""
 from collective.cron import Result
 from collective.cron.crontab import Crontab
 from collective.cron.interfaces import IQueue
+from collective.cron.status import Status
 from collective.cron.testing import set_now
 from collective.cron.workers import alive
 from collective.cron.workers import beat
@@ -14,7 +15,9 @@ from datetime import datetime
 from tests.operations.conftest import logs_of
 
 import json
+import os
 import pytest
+import signal
 import time
 import transaction
 
@@ -100,8 +103,9 @@ def test_run_beats_while_it_runs_and_is_no_worker(
     command, add_cron, recording, site, db, monkeypatch
 ):
     """A thread of the command's own writes its heartbeat record while the
-    run lasts; the run's commit never conflicts with a beat; the record is
-    gone when the command ends, and no worker was ever counted."""
+    run lasts; the run's commit does not conflict with a beat (the runner
+    runs once); the record is gone when the command ends, and no worker was
+    counted meanwhile."""
     monkeypatch.setenv("COLLECTIVE_CRON_HEARTBEAT", "0.05")
     add_cron(uid="job", name="mycronjob")
     seen = {}
@@ -137,8 +141,35 @@ def test_run_beats_while_it_runs_and_is_no_worker(
     assert seen["beats"] >= 4  # the claim's beat, then the thread's
     assert (seen["command_line"], seen["gap"]) == (True, 0.05)
     assert seen["workers_alive"] == []
+    assert len(recording.calls) == 1
     assert record_of(site, seen["name"]) is None
-    assert command("status")[0] == 1  # still no worker alive
+
+
+def test_sigterm_gives_the_job_back_at_once_and_ends_the_command_143(
+    command, add_cron, recording, site
+):
+    """`docker stop` or systemd: the run is logged interrupted and its job
+    is free for the workers, with no lease to wait for."""
+    add_cron(uid="job", name="mycronjob")
+    handler = signal.getsignal(signal.SIGTERM)
+
+    def terminate(runner):
+        # Only to the command's own handler: the one before would end pytest.
+        assert signal.getsignal(signal.SIGTERM) is not handler
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    recording.behaviour = terminate
+    with pytest.raises(SystemExit) as stopped:
+        command("run", "job")
+    assert stopped.value.code == 143
+    assert signal.getsignal(signal.SIGTERM) is handler
+    transaction.begin()
+    [log] = logs_of("job")
+    assert log.status == Status.FAILURE
+    assert log.messages[0].startswith("interrupted (the command line run was stopped")
+    job = IQueue(site).job("job")
+    assert not job.running and job.begin_after > T0
+    assert record_of(site, log.details["worker"]) is None
 
 
 def test_run_with_a_bad_lease_setting_names_it_and_claims_nothing(

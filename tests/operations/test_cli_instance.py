@@ -212,72 +212,92 @@ SLOW_CRONS = [
         "activated": True,
         "environ": {"sleep": sleep},
     }
-    for uid, sleep in (("slow", 6), ("hung", 600))
+    for uid, sleep in (("slow", 15), ("hung", 600))
 ]
 # A short lease and fast heartbeats, for the worker and the command alike.
 LEASE = {"lease": "3", "heartbeat": "0.5", "poll-interval": "0.2"}
 
 
-def test_a_killed_run_is_taken_back_by_a_worker_soon_a_live_one_never(tmp_path):
+def start_run(instance, uid):
+    """`collective-cron run uid` started in the background."""
+    return subprocess.Popen(
+        [SCRIPT, "-C", instance.directory / "etc" / "zope.conf", "run", uid],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, PYTHONPATH=str(REPO)),
+    )
+
+
+def wait_for_claim(worker, uid):
+    def claimed():
+        job = worker.cron(uid)["job"]
+        return job if job and job["status"] == "running" else None
+
+    job = wait_for(claimed, 120, interval=0.5, message=f"the command's claim of {uid}")
+    assert job["worker"].startswith("collective-cron:")
+    return job
+
+
+def test_run_is_held_with_heartbeats_sigterm_and_sigkill_give_it_back(tmp_path):
     """`run` holds its job with heartbeats, as a worker does: a worker leaves
-    a run that outlasts the lease alone while they come, and takes the job
-    back within a lease of the command being killed (SIGKILL: nothing in
-    the command could give it back)."""
+    a run that outlasts the lease alone while they come, yet never counts
+    the command as a worker. SIGTERM (`docker stop`) gives the job back at
+    once; after SIGKILL, which nothing in the command can catch, a worker
+    takes it back within a lease (6 hours before heartbeats)."""
     server = ZEOServer(tmp_path / "zeo").start()
     worker = Instance(
         tmp_path / "worker", zeo=server, product_config=dict(LEASE, worker="on")
     )
     shell = Instance(tmp_path / "shell", zeo=server, product_config=LEASE)
+    commands = []
     try:
         worker.create_site()
         worker.start()
         worker.set_crons(SLOW_CRONS)
 
-        # Alive: the run lasts twice the lease; the worker polls meanwhile.
-        code, out, err = cli(shell, "run", "slow")
-        assert code == 0, out + err
+        # Alive: the run lasts five leases; the worker polls meanwhile.
+        commands.append(start_run(shell, "slow"))
+        wait_for_claim(worker, "slow")
+        report = json.loads(cli(shell, "status", "--json")[1])
+        assert report["workers_alive"] == 1
+        assert not report["workers"][0].startswith("collective-cron:")
+        assert commands[-1].wait(timeout=120) == 0
         logs = worker.cron("slow")["logs"]
         assert [log["status_title"] for log in logs] == ["OK"], logs
-        assert logs[0]["duration"] >= 6
+        assert logs[0]["duration"] >= 15
 
-        # Killed mid-run.
-        command = subprocess.Popen(
-            [
-                str(SCRIPT),
-                "-C",
-                str(shell.directory / "etc" / "zope.conf"),
-                "run",
-                "hung",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=dict(os.environ, PYTHONPATH=str(REPO)),
+        # SIGTERM: logged and given back by the command itself.
+        commands.append(start_run(shell, "hung"))
+        wait_for_claim(worker, "hung")
+        commands[-1].send_signal(signal.SIGTERM)
+        assert commands[-1].wait(timeout=60) == 143
+        [log] = worker.cron("hung")["logs"]
+        assert log["messages"][0].startswith(
+            "interrupted (the command line run was stopped"
         )
-        try:
+        assert worker.cron("hung")["job"]["status"] == "pending"
 
-            def claimed():
-                job = worker.cron("hung")["job"]
-                return job if job and job["status"] == "running" else None
-
-            job = wait_for(claimed, 120, interval=0.5, message="the command's claim")
-            assert job["worker"].startswith("collective-cron:")
-        finally:
-            command.send_signal(signal.SIGKILL)
-            command.wait(timeout=30)
-        # Taken back: lease 3 s, heartbeat 0.5 s (6 hours before heartbeats).
-        logs = wait_for(
-            lambda: worker.cron("hung")["logs"], 60, interval=0.5, message="the log"
+        # SIGKILL: taken back by the worker, lease 3 s, heartbeat 0.5 s.
+        commands.append(start_run(shell, "hung"))
+        job = wait_for_claim(worker, "hung")
+        commands[-1].send_signal(signal.SIGKILL)
+        commands[-1].wait(timeout=30)
+        wait_for(
+            lambda: worker.cron("hung")["logs"][1:],
+            60,
+            interval=0.5,
+            message="the worker's log of the killed run",
         )
-        [log] = logs
+        log = worker.cron("hung")["logs"][0]
         assert log["status_title"] == "FAILURE"
         assert "interrupted: worker lost" in log["messages"][0]
         assert f"worker {job['worker']} sent no heartbeat since" in log["messages"][0]
         assert worker.cron("hung")["job"]["status"] == "pending"
-        # A command is no worker: `status` counts the one worker only.
-        report = json.loads(cli(shell, "status", "--json")[1])
-        assert report["workers_alive"] == 1
-        assert not report["workers"][0].startswith("collective-cron:")
     finally:
+        for command in commands:
+            if command.poll() is None:
+                command.kill()
+                command.wait(timeout=30)
         worker.stop()
         server.stop()
 

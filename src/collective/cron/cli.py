@@ -43,8 +43,10 @@ import argparse
 import getpass
 import json
 import os
+import signal
 import socket
 import sys
+import threading
 import transaction
 
 
@@ -272,7 +274,8 @@ def do_run(site, args, out):
     """A forced run through the job wrapper, as a worker would run it.
 
     The job is held as a worker holds its runs: leased, with heartbeats
-    while the run lasts (the instance's lease and heartbeat settings).
+    while the run lasts (the lease and heartbeat settings of the command's
+    zope.conf and environment).
     """
     try:
         settings = config.load()
@@ -316,12 +319,35 @@ def do_run(site, args, out):
         transaction.commit()  # a worker must not take it meanwhile
     except ConflictError:
         transaction.abort()
-        raise CliError(f"cron {cron.uid!r} changed meanwhile: try again")
+        raise CliError(
+            f"cron {cron.uid!r} (or the workers' records) changed meanwhile: try again"
+        )
     heartbeat.start()
     try:
-        return _run_claimed(site, cron, job, worker, token, out)
+        with _sigterm_stops_the_run():
+            return _run_claimed(site, cron, job, worker, token, out)
     finally:
         heartbeat.stop()
+
+
+@contextmanager
+def _sigterm_stops_the_run():
+    """SIGTERM (`docker stop`, systemd) stops a run as Ctrl-C does, so the
+    job is given back at once: Python's default would end the process on
+    the spot, and a worker would take the job back only after the lease.
+    Exit code 143, as for a process ended by SIGTERM."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers are the main thread's
+        return
+
+    def stop(signum, frame):
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _run_claimed(site, cron, job, worker, token, out):
@@ -329,8 +355,8 @@ def _run_claimed(site, cron, job, worker, token, out):
     try:
         result = run.execute()
     except BaseException:
-        # Ctrl-C, SIGTERM or a broken wrapper: give the job back now
-        # rather than when its lease ends.
+        # Ctrl-C, SIGTERM (see _sigterm_stops_the_run) or a broken
+        # wrapper: give the job back now rather than when its lease ends.
         transaction.abort()
         run.interrupted(
             "the command line run was stopped",

@@ -132,12 +132,14 @@ class CommandLineHeartbeat:
     """The heartbeats of a `collective-cron run` while its run lasts.
 
     A thread with a ZODB connection of its own writes the command's record
-    (marked `command_line`) every `interval` seconds: a worker leaves its
-    job alone while they come, and takes it back within a lease and two
-    beats once they stop (the process was killed). When the run ends the
-    record is deleted: a command that ended is not a worker gone silent.
-    Only that record is written, never the job, so the run's own commit
-    cannot conflict with a beat.
+    (marked `command_line`) every `interval` seconds. A worker leaves the
+    job alone while they come; once they stop (the process was killed) it
+    takes the job back when the claim's lease has ended and no beat came
+    for its own lease or two of these intervals, whichever is longer. When
+    the run ends, the same thread deletes the record: a command that ended
+    is not a worker gone silent, and a beat late from a slow database
+    cannot bring the record back. Only that record is written, never the
+    job, so the run's own commit cannot conflict with a beat.
     """
 
     def __init__(self, db, name, token, interval):
@@ -160,30 +162,37 @@ class CommandLineHeartbeat:
     def start(self):
         self._thread.start()
 
-    def stop(self):
-        """Stop beating and delete the record (a failure to is logged: the
-        record then looks like a killed command's and is forgotten later)."""
+    def stop(self, timeout=30.0):
+        """Stop beating and let the thread delete the record; never raises.
+        If the database holds the thread longer than `timeout`, the record
+        is deleted when it lets go (or, the process gone, looks like a
+        killed command's and is forgotten with old records)."""
         self._stop.set()
-        self._thread.join(timeout=max(30.0, 2 * self.interval))
-        self._in_transaction(lambda root: forget(root, self.name, self.token))
+        self._thread.join(timeout)
 
     def _beat_until_stopped(self):
         while not self._stop.wait(self.interval):
             self._in_transaction(self.beat_in)
+        self._in_transaction(lambda root: forget(root, self.name, self.token))
 
     def _in_transaction(self, write):
         manager = transaction.TransactionManager()
-        connection = self.db.open(transaction_manager=manager)
+        connection = None
         try:
+            connection = self.db.open(transaction_manager=manager)
             manager.begin()
             write(connection.root())
             manager.commit()
         except Exception:
             # A conflict or the database away (ZEO): the next beat retries.
-            manager.abort()
             logger.warning("Heartbeat of %s not written", self.name, exc_info=True)
+            try:
+                manager.abort()
+            except Exception:
+                logger.debug("Abort after a failed heartbeat failed", exc_info=True)
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
 
 
 def record_of(root, name):
