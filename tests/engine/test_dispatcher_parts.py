@@ -71,6 +71,15 @@ class TestHandOut:
         most = BATCH_SIZE * BATCHES_PER_TASK
         assert handed_out(dispatcher) == [("/plone", UIDS[:most])]
 
+    def test_a_quick_sites_task_holds_batches_per_task_large_batches(self):
+        # Fewer looks and commits between quick runs: 2,000 no-op runs went
+        # 15-25 % faster with batches of 100 than with batches of 32.
+        dispatcher = unstarted(threads=1, pace=QUICK_PACE / 2)
+        uids = [f"q{n}" for n in range(QUICK_BATCH_SIZE * BATCHES_PER_TASK + 50)]
+        dispatcher._hand_out("/plone", uids, workers=1)
+        most = QUICK_BATCH_SIZE * BATCHES_PER_TASK
+        assert handed_out(dispatcher) == [("/plone", uids[:most])]
+
     def test_jobs_in_flight_are_not_handed_out_twice(self):
         dispatcher = unstarted(threads=3)
         dispatcher._hand_out("/plone", UIDS[:2], workers=3)
@@ -107,7 +116,8 @@ class TestBatches:
 
     def test_a_quick_sites_task_is_claimed_in_large_batches(self):
         dispatcher = unstarted(threads=1, pace=QUICK_PACE / 2)
-        assert batches_claimed(dispatcher, UIDS[:64]) == [QUICK_BATCH_SIZE] * 2
+        uids = [f"q{n}" for n in range(2 * QUICK_BATCH_SIZE)]
+        assert batches_claimed(dispatcher, uids) == [QUICK_BATCH_SIZE] * 2
 
     def test_a_slow_sites_task_is_claimed_in_small_batches(self):
         # A slow run keeps the jobs claimed with it waiting: fewer of them.

@@ -51,9 +51,11 @@ SILENCE_CHECK_EVERY = 60.0
 # Jobs a worker thread claims in one commit (when that many are due): the
 # claimed jobs of a batch wait for each other's runs.
 BATCH_SIZE = 16
-# The same for a site whose runs were quick (QUICK_PACE): twice as many
-# runs share the claim's and the group's commits.
-QUICK_BATCH_SIZE = 32
+# The same for a site whose runs were quick (QUICK_PACE): more runs share
+# the claim's and the group's commits, fewer looks come between them (2,000
+# no-op runs: 15-25 % faster than with 32; the group-commit budget still
+# saves a group of slower runs sooner).
+QUICK_BATCH_SIZE = 100
 # Batches a worker thread is handed at once, run one after the other: when
 # many jobs are due, it goes on without waiting for the next look.
 BATCHES_PER_TASK = 4
@@ -67,7 +69,11 @@ BUSY_LOOK_EVERY = 1.0
 # (mail, HTTP): a task that holds its thread for HELD_TOO_LONG seconds lets
 # another thread take the site's other due jobs. A site whose pace is not
 # known yet (the first due jobs after the process started) is handed one job
-# on one thread, which tells, when there are threads to spread over.
+# on one thread, which tells, when there are threads to spread over. A
+# thread's first task for a site also loads the site's objects into its
+# connection (17-25 ms for one no-op run, on either side of QUICK_PACE): a
+# slow pace measured then is not taken as the site's first, the next job is
+# tried on that thread, now warm.
 QUICK_PACE = 0.02
 HELD_TOO_LONG = 1.0
 
@@ -146,6 +152,7 @@ class Dispatcher:
         self.tasks_in_flight = 0
         self.handed_at = {}  # site path -> [time.monotonic() of its tasks]
         self.pace = {}  # site path -> seconds a job in its last task here
+        self.warm = set()  # (thread, site path): the thread ran a task of it
         self.lock = threading.Lock()
         self.stopping = threading.Event()
         self.wakeup = threading.Event()
@@ -437,8 +444,9 @@ class Dispatcher:
             handed = self.handed_at.setdefault(path, [])
             held_too_long = any(now - at >= HELD_TOO_LONG for at in handed)
             pace = self.pace.get(path)
-            size = BATCH_SIZE * BATCHES_PER_TASK
-            if not held_too_long and (pace is None or pace <= QUICK_PACE):
+            quick = pace is not None and pace <= QUICK_PACE
+            size = (QUICK_BATCH_SIZE if quick else BATCH_SIZE) * BATCHES_PER_TASK
+            if not held_too_long and (pace is None or quick):
                 free = min(free, 1 - len(handed))  # quick runs: one thread
                 share = workers
                 if pace is None and self.config.threads > 1:
@@ -519,10 +527,19 @@ class Dispatcher:
                             self.last_thread[path] = thread
                             self.idle.append(thread)
                         if ran:
-                            self.pace[path] = (time.monotonic() - began) / ran
+                            self._measured(thread, path, began, ran)
                     self.wakeup.set()  # runs queued next jobs: look again
         finally:
             session.close()
+
+    def _measured(self, thread, path, began, ran):
+        """Record the pace of a task that ran `ran` jobs (with the lock)."""
+        pace = (time.monotonic() - began) / ran
+        if path in self.pace or pace <= QUICK_PACE or (thread, path) in self.warm:
+            self.pace[path] = pace
+        # Else a cold connection's first and slow measure: the site's pace
+        # stays unknown, and its next job goes to this thread, now warm.
+        self.warm.add((thread, path))
 
     def _run_task(self, session, path, uids):
         """Claim and run the jobs of `uids` still due, a batch at a time
