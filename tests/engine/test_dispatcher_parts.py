@@ -7,6 +7,7 @@ from collective.cron.dispatcher import BATCH_SIZE
 from collective.cron.dispatcher import BATCHES_PER_TASK
 from collective.cron.dispatcher import BUSY_LOOK_EVERY
 from collective.cron.dispatcher import HELD_TOO_LONG
+from collective.cron.dispatcher import QUICK_BATCH_SECONDS
 from collective.cron.dispatcher import QUICK_BATCH_SIZE
 from collective.cron.dispatcher import QUICK_PACE
 from collective.cron.dispatcher import Dispatcher
@@ -47,6 +48,8 @@ def handed_out(dispatcher):
 
 
 UIDS = [f"c{n}" for n in range(100)]
+# Seconds a no-op job takes in a task of a quick site (1-2.5 ms measured).
+NO_OP_PACE = 0.001
 
 
 class TestHandOut:
@@ -74,11 +77,30 @@ class TestHandOut:
     def test_a_quick_sites_task_holds_batches_per_task_large_batches(self):
         # Fewer looks and commits between quick runs: 2,000 no-op runs went
         # 15-25 % faster with batches of 100 than with batches of 32.
-        dispatcher = unstarted(threads=1, pace=QUICK_PACE / 2)
+        dispatcher = unstarted(threads=1, pace=NO_OP_PACE)
         uids = [f"q{n}" for n in range(QUICK_BATCH_SIZE * BATCHES_PER_TASK + 50)]
         dispatcher._hand_out("/plone", uids, workers=1)
         most = QUICK_BATCH_SIZE * BATCHES_PER_TASK
         assert handed_out(dispatcher) == [("/plone", uids[:most])]
+
+    def test_a_quick_sites_task_ends_before_it_is_held_too_long(self):
+        # Its batches last QUICK_BATCH_SECONDS at its pace: a task of them
+        # does not reach HELD_TOO_LONG, which would spread the site.
+        pace = QUICK_PACE / 4
+        dispatcher = unstarted(threads=1, pace=pace)
+        dispatcher._hand_out("/plone", [f"q{n}" for n in range(1000)], workers=1)
+        [(_, task)] = handed_out(dispatcher)
+        assert len(task) == round(QUICK_BATCH_SECONDS / pace) * BATCHES_PER_TASK
+        assert len(task) * pace < HELD_TOO_LONG
+
+    def test_a_quick_site_held_too_long_is_spread_in_small_tasks(self):
+        dispatcher = unstarted(threads=3, pace=NO_OP_PACE)
+        dispatcher._hand_out("/plone", [f"q{n}" for n in range(1000)], workers=1)
+        handed_out(dispatcher)
+        dispatcher.handed_at["/plone"] = [time.monotonic() - HELD_TOO_LONG]
+        dispatcher._hand_out("/plone", [f"r{n}" for n in range(1000)], workers=1)
+        sizes = [len(task) for _, task in handed_out(dispatcher)]
+        assert sizes == [BATCH_SIZE * BATCHES_PER_TASK] * 2
 
     def test_jobs_in_flight_are_not_handed_out_twice(self):
         dispatcher = unstarted(threads=3)
@@ -115,9 +137,18 @@ class TestBatches:
     """How many claimed jobs wait for each other's runs."""
 
     def test_a_quick_sites_task_is_claimed_in_large_batches(self):
-        dispatcher = unstarted(threads=1, pace=QUICK_PACE / 2)
+        dispatcher = unstarted(threads=1, pace=NO_OP_PACE)
         uids = [f"q{n}" for n in range(2 * QUICK_BATCH_SIZE)]
         assert batches_claimed(dispatcher, uids) == [QUICK_BATCH_SIZE] * 2
+
+    def test_a_quick_sites_batch_lasts_about_quick_batch_seconds(self):
+        # At 20 ms a job, 100 claimed jobs would wait up to 2 s for their
+        # turn, and a cron's timeout (1 s at the least) counts from its claim.
+        for pace, size in ((QUICK_PACE, BATCH_SIZE), (QUICK_PACE / 4, 40)):
+            dispatcher = unstarted(threads=1, pace=pace)
+            uids = [f"q{n}" for n in range(size * 3)]
+            assert batches_claimed(dispatcher, uids) == [size] * 3
+            assert size * pace <= max(QUICK_BATCH_SECONDS, BATCH_SIZE * QUICK_PACE)
 
     def test_a_slow_sites_task_is_claimed_in_small_batches(self):
         # A slow run keeps the jobs claimed with it waiting: fewer of them.
@@ -127,6 +158,29 @@ class TestBatches:
     def test_a_site_of_unknown_pace_is_claimed_in_small_batches(self):
         dispatcher = unstarted(threads=1, pace=None)
         assert batches_claimed(dispatcher, UIDS[:40]) == [14, 14, 12]
+
+
+class TestPace:
+    """Seconds a job of a site took in its last task, as the threads tell."""
+
+    def measured(self, dispatcher, thread, seconds_a_job, ran=2):
+        began = time.monotonic() - seconds_a_job * ran
+        dispatcher._measured(thread, "/plone", began, ran)
+        return dispatcher.pace.get("/plone")
+
+    def test_a_slow_first_task_of_a_cold_thread_is_not_taken(self):
+        dispatcher = unstarted(threads=2, pace=None)
+        assert self.measured(dispatcher, 0, QUICK_PACE * 3) is None
+        # The same thread again, now warm: its measure counts.
+        assert self.measured(dispatcher, 0, QUICK_PACE * 2) >= QUICK_PACE * 2
+
+    def test_a_quick_site_stays_quick_when_a_cold_thread_is_slow(self):
+        dispatcher = unstarted(threads=2, pace=NO_OP_PACE)
+        assert self.measured(dispatcher, 1, QUICK_PACE * 3) == NO_OP_PACE
+
+    def test_a_quick_task_counts_on_a_cold_thread_too(self):
+        dispatcher = unstarted(threads=2, pace=None)
+        assert self.measured(dispatcher, 1, QUICK_PACE / 4) <= QUICK_PACE
 
 
 class TestQuickRuns:

@@ -436,13 +436,16 @@ def test_a_task_held_too_long_gives_its_next_batches_back(
 
 
 def run_tasks(monkeypatch):
-    """The sizes of the tasks the dispatcher's threads run, in order."""
+    """The sizes of the tasks the dispatcher's threads ran jobs of, in the
+    order they ended."""
     tasks = []
     run_task = dispatcher_module.Dispatcher._run_task
 
     def counted(self, session, path, uids):
-        tasks.append(len(uids))
-        return run_task(self, session, path, uids)
+        ran = run_task(self, session, path, uids)
+        if ran:  # a look may hand out a job that just ran: its task runs none
+            tasks.append(len(uids))
+        return ran
 
     monkeypatch.setattr(dispatcher_module.Dispatcher, "_run_task", counted)
     return tasks
@@ -461,7 +464,7 @@ def test_a_sites_quick_runs_stay_on_the_thread_that_ran_them(
     site, register_runner, start_dispatcher, monkeypatch
 ):
     # Three threads, 100 quick jobs due at once: a first job tells the pace,
-    # then one task of the 99 others, to the thread that ran the first one
+    # then tasks of the 99 others, each to the thread that ran the last one
     # (its connection holds what that one wrote). Every pace counts as quick
     # and no task as held too long, however slow this machine is today.
     monkeypatch.setattr(dispatcher_module, "QUICK_PACE", 600.0)
@@ -473,7 +476,7 @@ def test_a_sites_quick_runs_stay_on_the_thread_that_ran_them(
     start_dispatcher(threads="3", **{"group-commit": "600"})
     wait_for_logs(uids, timeout=60)
     assert len(WhichThread.threads) == 100
-    assert tasks[:2] == [1, 99]
+    assert tasks[0] == 1 and sum(tasks) == 100 and len(tasks) >= 2, tasks
     assert len(set(WhichThread.threads)) == 1, WhichThread.threads
 
 
@@ -503,7 +506,8 @@ def test_a_slow_first_run_on_a_cold_thread_does_not_spread_quick_runs(
     monkeypatch.setattr(dispatcher_module, "HELD_TOO_LONG", 600.0)
     tasks = run_tasks(monkeypatch)
     register_runner(SlowOnce, "slow-once")
-    monkeypatch.setattr(SlowOnce, "first", 1.0)
+    # Not 1 s: the dispatcher looks each second while a task holds a job.
+    monkeypatch.setattr(SlowOnce, "first", 0.7)
     monkeypatch.setattr(SlowOnce, "threads", [])
     uids = queue_batch(site, *(("slow-once", {}) for _ in range(40)))
     dispatcher = start_dispatcher(threads="3", **{"group-commit": "600"})

@@ -51,11 +51,16 @@ SILENCE_CHECK_EVERY = 60.0
 # Jobs a worker thread claims in one commit (when that many are due): the
 # claimed jobs of a batch wait for each other's runs.
 BATCH_SIZE = 16
-# The same for a site whose runs were quick (QUICK_PACE): more runs share
+# The most for a site whose runs were quick (QUICK_PACE): more runs share
 # the claim's and the group's commits, fewer looks come between them (2,000
-# no-op runs: 15-25 % faster than with 32; the group-commit budget still
-# saves a group of slower runs sooner).
+# no-op runs: 15-25 % faster than with 32).
 QUICK_BATCH_SIZE = 100
+# A quick site's batch is sized to last about this long at its pace (at
+# least BATCH_SIZE jobs): the jobs claimed with it wait no longer for their
+# turn than a batch of 32 did at QUICK_PACE (a cron's timeout counts from
+# its claim), and a task of BATCHES_PER_TASK batches ends before
+# HELD_TOO_LONG, which would spread the site's jobs over the threads.
+QUICK_BATCH_SECONDS = 0.2
 # Batches a worker thread is handed at once, run one after the other: when
 # many jobs are due, it goes on without waiting for the next look.
 BATCHES_PER_TASK = 4
@@ -67,13 +72,12 @@ BUSY_LOOK_EVERY = 1.0
 # time, so more threads on quick runs only add switching and reloads (2,000
 # no-op runs: 4 threads 25 % slower than 1). Threads serve runs that wait
 # (mail, HTTP): a task that holds its thread for HELD_TOO_LONG seconds lets
-# another thread take the site's other due jobs. A site whose pace is not
-# known yet (the first due jobs after the process started) is handed one job
-# on one thread, which tells, when there are threads to spread over. A
-# thread's first task for a site also loads the site's objects into its
-# connection (17-25 ms for one no-op run, on either side of QUICK_PACE): a
-# slow pace measured then is not taken as the site's first, the next job is
-# tried on that thread, now warm.
+# another thread take the site's due jobs not in a task yet. A site whose
+# pace is not known yet (the first due jobs after the process started) is
+# handed one job on one thread, which tells, when there are threads to
+# spread over. A thread's first task for a site also loads the site's
+# objects into its connection (17-25 ms for one no-op run, on either side of
+# QUICK_PACE): a slow pace measured then is not taken (see _measured).
 QUICK_PACE = 0.02
 HELD_TOO_LONG = 1.0
 
@@ -431,8 +435,8 @@ class Dispatcher:
         """Split due jobs not yet handed out among the free worker threads.
 
         A thread gets up to BATCHES_PER_TASK batches (each claimed in one
-        commit) of at most BATCH_SIZE jobs, sized so that the `workers` alive
-        in the cluster all get some.
+        commit, see _batch_size), sized so that the `workers` alive in the
+        cluster all get some.
         """
         with self.lock:
             free = len(self.idle)  # a thread that died is not idle
@@ -445,7 +449,9 @@ class Dispatcher:
             held_too_long = any(now - at >= HELD_TOO_LONG for at in handed)
             pace = self.pace.get(path)
             quick = pace is not None and pace <= QUICK_PACE
-            size = (QUICK_BATCH_SIZE if quick else BATCH_SIZE) * BATCHES_PER_TASK
+            size = BATCH_SIZE * BATCHES_PER_TASK
+            if quick and not held_too_long:
+                size = self._batch_size(path) * BATCHES_PER_TASK
             if not held_too_long and (pace is None or quick):
                 free = min(free, 1 - len(handed))  # quick runs: one thread
                 share = workers
@@ -533,28 +539,38 @@ class Dispatcher:
             session.close()
 
     def _measured(self, thread, path, began, ran):
-        """Record the pace of a task that ran `ran` jobs (with the lock)."""
+        """Record the pace of a task that ran `ran` jobs (with the lock).
+
+        A slow pace from the thread's first task of the site is not taken:
+        its connection loaded the site's objects. A site known as quick
+        stays so; one not known yet stays unknown, and its next job goes to
+        this thread, now warm."""
         pace = (time.monotonic() - began) / ran
-        if path in self.pace or pace <= QUICK_PACE or (thread, path) in self.warm:
+        if pace <= QUICK_PACE or (thread, path) in self.warm:
             self.pace[path] = pace
-        # Else a cold connection's first and slow measure: the site's pace
-        # stays unknown, and its next job goes to this thread, now warm.
         self.warm.add((thread, path))
+
+    def _batch_size(self, path):
+        """How many jobs of the site at `path` a worker thread claims in one
+        commit: BATCH_SIZE, or for a site whose runs were quick as many as
+        take QUICK_BATCH_SECONDS at its pace (BATCH_SIZE to
+        QUICK_BATCH_SIZE). A slow run keeps fewer claimed jobs waiting."""
+        pace = self.pace.get(path)
+        if pace is None or pace > QUICK_PACE:
+            return BATCH_SIZE
+        fitting = int(QUICK_BATCH_SECONDS / pace) if pace > 0 else QUICK_BATCH_SIZE
+        return max(BATCH_SIZE, min(QUICK_BATCH_SIZE, fitting))
 
     def _run_task(self, session, path, uids):
         """Claim and run the jobs of `uids` still due, a batch at a time
-        (of QUICK_BATCH_SIZE jobs for a site whose runs were quick, else
-        BATCH_SIZE: a slow run keeps fewer claimed jobs waiting); return how
-        many ran.
+        (see _batch_size); return how many ran.
 
         A task that has held its thread for HELD_TOO_LONG gives the jobs of
         its next batches back: the next look hands them out again, to any
         free thread, instead of leaving them behind a slow run.
         """
         began = time.monotonic()
-        pace = self.pace.get(path)
-        quick = pace is not None and pace <= QUICK_PACE
-        count = -(-len(uids) // (QUICK_BATCH_SIZE if quick else BATCH_SIZE))
+        count = -(-len(uids) // self._batch_size(path))
         size = -(-len(uids) // count)
         ran = 0
         for start in range(0, len(uids), size):
