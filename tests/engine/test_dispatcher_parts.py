@@ -41,7 +41,7 @@ def handed_out(dispatcher):
     tasks = []
     for inbox in dispatcher.inboxes:
         while not inbox.empty():
-            path, uids, handed_at = inbox.get_nowait()
+            path, uids, handed_at, _ = inbox.get_nowait()
             tasks.append((handed_at, path, uids))
     # In the order handed out (each went to the first idle thread).
     return [(path, uids) for _, path, uids in sorted(tasks, key=lambda t: t[0])]
@@ -90,7 +90,8 @@ class TestHandOut:
         dispatcher = unstarted(threads=1, pace=pace)
         dispatcher._hand_out("/plone", [f"q{n}" for n in range(1000)], workers=1)
         [(_, task)] = handed_out(dispatcher)
-        assert len(task) == round(QUICK_BATCH_SECONDS / pace) * BATCHES_PER_TASK
+        assert QUICK_BATCH_SECONDS / pace == 40
+        assert len(task) == 40 * BATCHES_PER_TASK
         assert len(task) * pace < HELD_TOO_LONG
 
     def test_a_quick_site_held_too_long_is_spread_in_small_tasks(self):
@@ -99,8 +100,11 @@ class TestHandOut:
         handed_out(dispatcher)
         dispatcher.handed_at["/plone"] = [time.monotonic() - HELD_TOO_LONG]
         dispatcher._hand_out("/plone", [f"r{n}" for n in range(1000)], workers=1)
-        sizes = [len(task) for _, task in handed_out(dispatcher)]
-        assert sizes == [BATCH_SIZE * BATCHES_PER_TASK] * 2
+        tasks = [inbox.get_nowait() for inbox in dispatcher.inboxes if inbox.qsize()]
+        assert [len(uids) for _, uids, _, _ in tasks] == [BATCH_SIZE * 4] * 2
+        # Claimed as a slow site's, however quick its last pace was.
+        for _, uids, _, batch in tasks:
+            assert batches_claimed(dispatcher, uids, batch) == [BATCH_SIZE] * 4
 
     def test_jobs_in_flight_are_not_handed_out_twice(self):
         dispatcher = unstarted(threads=3)
@@ -120,8 +124,9 @@ class TestHandOut:
         assert ("/plone", "c1") not in dispatcher.in_flight
 
 
-def batches_claimed(dispatcher, uids):
-    """The sizes of the batches a task of `uids` is claimed in."""
+def batches_claimed(dispatcher, uids, batch=None):
+    """The sizes of the batches a task of `uids` is claimed in (`batch`: as
+    handed out with the task)."""
     sizes = []
 
     def run_batch(session, path, batch):
@@ -129,7 +134,7 @@ def batches_claimed(dispatcher, uids):
         return len(batch)
 
     dispatcher._run_batch = run_batch
-    assert dispatcher._run_task(None, "/plone", uids) == len(uids)
+    assert dispatcher._run_task(None, "/plone", uids, batch) == len(uids)
     return sizes
 
 
@@ -144,11 +149,11 @@ class TestBatches:
     def test_a_quick_sites_batch_lasts_about_quick_batch_seconds(self):
         # At 20 ms a job, 100 claimed jobs would wait up to 2 s for their
         # turn, and a cron's timeout (1 s at the least) counts from its claim.
+        assert QUICK_BATCH_SECONDS / (QUICK_PACE / 4) == 40
         for pace, size in ((QUICK_PACE, BATCH_SIZE), (QUICK_PACE / 4, 40)):
             dispatcher = unstarted(threads=1, pace=pace)
             uids = [f"q{n}" for n in range(size * 3)]
             assert batches_claimed(dispatcher, uids) == [size] * 3
-            assert size * pace <= max(QUICK_BATCH_SECONDS, BATCH_SIZE * QUICK_PACE)
 
     def test_a_slow_sites_task_is_claimed_in_small_batches(self):
         # A slow run keeps the jobs claimed with it waiting: fewer of them.
@@ -443,7 +448,7 @@ def test_a_worker_thread_that_dies_is_handed_no_more_tasks(db, monkeypatch):
     dispatcher = Dispatcher(db, settings)
     dispatcher.pace["/plone"] = QUICK_PACE * 2  # slow runs: spread
 
-    def dies(session, path, uids):
+    def dies(session, path, uids, batch):
         raise SystemExit("a runner called sys.exit()")
 
     monkeypatch.setattr(dispatcher, "_run_task", dies)

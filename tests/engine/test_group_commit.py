@@ -436,15 +436,15 @@ def test_a_task_held_too_long_gives_its_next_batches_back(
 
 
 def run_tasks(monkeypatch):
-    """The sizes of the tasks the dispatcher's threads ran jobs of, in the
-    order they ended."""
+    """How many jobs each task of the dispatcher's threads ran, in the order
+    they ended (a look may hand out a job that just ran: none of a task)."""
     tasks = []
     run_task = dispatcher_module.Dispatcher._run_task
 
-    def counted(self, session, path, uids):
-        ran = run_task(self, session, path, uids)
-        if ran:  # a look may hand out a job that just ran: its task runs none
-            tasks.append(len(uids))
+    def counted(self, session, path, uids, batch=None):
+        ran = run_task(self, session, path, uids, batch)
+        if ran:
+            tasks.append(ran)
         return ran
 
     monkeypatch.setattr(dispatcher_module.Dispatcher, "_run_task", counted)

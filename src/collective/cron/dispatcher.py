@@ -56,10 +56,12 @@ BATCH_SIZE = 16
 # no-op runs: 15-25 % faster than with 32).
 QUICK_BATCH_SIZE = 100
 # A quick site's batch is sized to last about this long at its pace (at
-# least BATCH_SIZE jobs): the jobs claimed with it wait no longer for their
-# turn than a batch of 32 did at QUICK_PACE (a cron's timeout counts from
-# its claim), and a task of BATCHES_PER_TASK batches ends before
-# HELD_TOO_LONG, which would spread the site's jobs over the threads.
+# least BATCH_SIZE jobs): the jobs claimed with it wait for their turn less
+# than a batch of 32 did at QUICK_PACE (a cron's timeout counts from its
+# claim), and a task of BATCHES_PER_TASK such batches (about 0.8 s) ends
+# before HELD_TOO_LONG, which would spread the site's jobs over the threads,
+# unless its runs slow down meanwhile (or its batches are at their least,
+# BATCH_SIZE, at paces over 12.5 ms: a task of 64 may reach it, as before).
 QUICK_BATCH_SECONDS = 0.2
 # Batches a worker thread is handed at once, run one after the other: when
 # many jobs are due, it goes on without waiting for the next look.
@@ -449,9 +451,11 @@ class Dispatcher:
             held_too_long = any(now - at >= HELD_TOO_LONG for at in handed)
             pace = self.pace.get(path)
             quick = pace is not None and pace <= QUICK_PACE
-            size = BATCH_SIZE * BATCHES_PER_TASK
+            # Spread (held too long), a site is claimed as a slow one.
+            batch = BATCH_SIZE
             if quick and not held_too_long:
-                size = self._batch_size(path) * BATCHES_PER_TASK
+                batch = self._batch_size(path)
+            size = batch * BATCHES_PER_TASK
             if not held_too_long and (pace is None or quick):
                 free = min(free, 1 - len(handed))  # quick runs: one thread
                 share = workers
@@ -471,7 +475,7 @@ class Dispatcher:
                 handed.append(now)
                 threads.append(self._idle_thread(path))
         for thread, task in zip(threads, tasks, strict=True):
-            self.inboxes[thread].put((path, task, now))
+            self.inboxes[thread].put((path, task, now, batch))
 
     def _idle_thread(self, path):
         """Take an idle worker thread for a task of the site at `path`: the
@@ -517,12 +521,12 @@ class Dispatcher:
                 task = self.inboxes[thread].get()
                 if task is None:
                     return
-                path, uids, handed_at = task
+                path, uids, handed_at, batch = task
                 began = time.monotonic()
                 ran = 0
                 ended = False  # else the thread dies (a BaseException)
                 try:
-                    ran = self._run_task(session, path, uids)
+                    ran = self._run_task(session, path, uids, batch)
                     ended = True
                 finally:
                     with self.lock:
@@ -561,16 +565,17 @@ class Dispatcher:
         fitting = int(QUICK_BATCH_SECONDS / pace) if pace > 0 else QUICK_BATCH_SIZE
         return max(BATCH_SIZE, min(QUICK_BATCH_SIZE, fitting))
 
-    def _run_task(self, session, path, uids):
-        """Claim and run the jobs of `uids` still due, a batch at a time
-        (see _batch_size); return how many ran.
+    def _run_task(self, session, path, uids, batch=None):
+        """Claim and run the jobs of `uids` still due, `batch` at a time (as
+        many as the task was sized for; default: see _batch_size); return
+        how many ran.
 
         A task that has held its thread for HELD_TOO_LONG gives the jobs of
         its next batches back: the next look hands them out again, to any
         free thread, instead of leaving them behind a slow run.
         """
         began = time.monotonic()
-        count = -(-len(uids) // self._batch_size(path))
+        count = -(-len(uids) // (batch or self._batch_size(path)))
         size = -(-len(uids) // count)
         ran = 0
         for start in range(0, len(uids), size):
