@@ -452,9 +452,7 @@ class Dispatcher:
             pace = self.pace.get(path)
             quick = pace is not None and pace <= QUICK_PACE
             # Spread (held too long), a site is claimed as a slow one.
-            batch = BATCH_SIZE
-            if quick and not held_too_long:
-                batch = self._batch_size(path)
+            batch = BATCH_SIZE if held_too_long else self._batch_size(path)
             size = batch * BATCHES_PER_TASK
             if not held_too_long and (pace is None or quick):
                 free = min(free, 1 - len(handed))  # quick runs: one thread
@@ -546,9 +544,9 @@ class Dispatcher:
         """Record the pace of a task that ran `ran` jobs (with the lock).
 
         A slow pace from the thread's first task of the site is not taken:
-        its connection loaded the site's objects. A site known as quick
-        stays so; one not known yet stays unknown, and its next job goes to
-        this thread, now warm."""
+        its connection loaded the site's objects. The site keeps the pace it
+        had; one not known yet stays unknown, and its next job goes to this
+        thread, now warm."""
         pace = (time.monotonic() - began) / ran
         if pace <= QUICK_PACE or (thread, path) in self.warm:
             self.pace[path] = pace
